@@ -1,0 +1,162 @@
+/**
+ * The per-host configuration (SPEC §6): one INI file per host, validated with
+ * zod at start and frozen. Secrets are never written in the file itself: keys
+ * ending in `_file` name a file to read, or the matching environment variable
+ * (listed in `SECRET_ENV`) supplies the value.
+ */
+import { z } from 'zod';
+
+export const ROLES = ['admin', 'fs', 'mail', 'db'] as const;
+export type Role = (typeof ROLES)[number];
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const int = z.coerce.number().int();
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === 'yes' || v === '1');
+const absPath = z.string().startsWith('/', 'must be an absolute path');
+const dn = z.string().regex(/^[a-zA-Z]+=[^,]+(,[a-zA-Z]+=[^,]+)*$/, 'must be a DN like dc=example,dc=org');
+const listen = z
+  .string()
+  .regex(/^[^:]+:\d+$/, 'must be host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+const idRange = z
+  .object({ min_id: int.positive(), max_id: int.positive() })
+  .refine((r) => r.min_id <= r.max_id, { message: 'min_id must not exceed max_id', path: ['max_id'] });
+
+/** Config as written in the INI file (strings), before secrets are resolved. */
+export const configSchema = z
+  .object({
+    ceod: z
+      .object({
+        host: z.string().min(1),
+        roles: csv.pipe(z.array(z.enum(ROLES))),
+        api_listen: listen.optional(),
+        base_domain: z.string().min(1),
+        secrets_key_file: absPath,
+        log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        job_retention_hours: int.positive().default(168),
+        shutdown_grace_ms: int.positive().default(20000),
+        step_attempts: int.min(1).default(10),
+        step_backoff_ms: int.positive().default(500),
+        step_backoff_max_ms: int.positive().default(8000),
+        lock_duration_ms: int.positive().default(10000),
+        stalled_interval_ms: int.positive().default(5000),
+        worker_concurrency: int.positive().default(16),
+      })
+      .strict(),
+    ldap: z
+      .object({
+        url: z.string().regex(/^ldaps?:\/\/|^ldapi:\/\//, 'must be an ldap://, ldaps:// or ldapi:// URL'),
+        base: dn,
+        users_base: dn,
+        groups_base: dn,
+        sudo_base: dn,
+        bind_dn: dn,
+        bind_password_file: absPath.optional(),
+        timeout_ms: int.positive().default(5000),
+      })
+      .strict(),
+    kerberos: z
+      .object({
+        realm: z.string().regex(/^[A-Z0-9.-]+$/, 'must be an upper-case realm name'),
+        krb5_config: absPath.optional(),
+        service_principal: z.string().min(1),
+        service_keytab: absPath.optional(),
+        admin_principal: z.string().min(1),
+        admin_keytab: absPath.optional(),
+        kadmin_path: z.string().default('kadmin'),
+        timeout_ms: int.positive().default(10000),
+      })
+      .strict(),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        password_file: absPath.optional(),
+        prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only').default('ceod'),
+      })
+      .strict(),
+    members: idRange.and(
+      z.object({ home_root: absPath, skel: absPath.optional() }),
+    ),
+    clubs: idRange.and(z.object({ home_root: absPath })),
+    shells: z
+      .object({
+        allowed: csv.pipe(z.array(absPath).min(1)),
+        default: absPath,
+        expired: absPath,
+      })
+      .strict()
+      .refine((s) => s.allowed.includes(s.default), { message: 'default must be one of allowed', path: ['default'] }),
+    smtp: z
+      .object({
+        host: z.string().min(1),
+        port,
+        secure: bool.default(false),
+        from: z.string().min(3),
+        timeout_ms: int.positive().default(10000),
+      })
+      .strict(),
+    mailman: z
+      .object({
+        url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
+        user: z.string().min(1),
+        password_file: absPath.optional(),
+        list_domain: z.string().min(1),
+        new_member_list: z.string().min(1),
+        timeout_ms: int.positive().default(10000),
+      })
+      .strict(),
+    mail: z
+      .object({
+        announce_to: z.string().min(3),
+        welcome_from: z.string().min(3).optional(),
+      })
+      .strict(),
+    auxiliary_groups: z.record(z.string(), csv).default({}),
+    auxiliary_lists: z.record(z.string(), csv).default({}),
+    positions: z
+      .object({
+        available: csv,
+        required: csv.default([]),
+        executive: csv.default([]),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.ceod.roles.length === 0 && !c.ceod.api_listen) {
+      ctx.addIssue({ code: 'custom', path: ['ceod', 'roles'], message: 'a host needs at least one role or api_listen' });
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** Environment variables that may supply a secret instead of its `_file` key. */
+export const SECRET_ENV = {
+  ldapBindPassword: 'CEOD_LDAP_BIND_PASSWORD',
+  redisPassword: 'CEOD_REDIS_PASSWORD',
+  mailmanPassword: 'CEOD_MAILMAN_PASSWORD',
+  secretsKey: 'CEOD_SECRETS_KEY',
+} as const;
+
+/** Secrets resolved at start; kept apart from the config so logging the config never leaks them. */
+export interface Secrets {
+  ldapBindPassword: string;
+  redisPassword?: string;
+  mailmanPassword: string;
+  /** 32-byte key that encrypts secrets (initial passwords) in job results. */
+  secretsKey: Buffer;
+}
+
+export interface Config extends RawConfig {
+  secrets: Secrets;
+}

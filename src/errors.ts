@@ -1,0 +1,129 @@
+/**
+ * What a failure means, decided once at the edge where it happens.
+ *
+ * Adapters (LDAP, Kerberos, Mailman, mail, home dirs) translate their server's
+ * answers into a `PermanentError` (retrying cannot help: conflict, invalid data,
+ * refused) or a `TransientError` (server down, timeout). Job code never parses
+ * stderr or LDAP result codes. The runner decides by `name` and `code`, never by
+ * `instanceof` alone: errors cross process boundaries through Redis and lose
+ * their prototype on the way.
+ */
+
+/** Stable error codes, and the HTTP status each maps to when it reaches the API. */
+export const ERROR_CODES = {
+  // request problems
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  // adapter outcomes (permanent)
+  INVALID_PAYLOAD: 400,
+  LDAP_ALREADY_EXISTS: 409,
+  LDAP_NO_SUCH_OBJECT: 404,
+  LDAP_CONSTRAINT_VIOLATION: 409,
+  LDAP_INVALID_DATA: 400,
+  LDAP_REFUSED: 502,
+  KRB5_PRINCIPAL_EXISTS: 409,
+  KRB5_NO_SUCH_PRINCIPAL: 404,
+  KRB5_NO_PRIVILEGE: 502,
+  KRB5_REFUSED: 502,
+  HOME_EXISTS: 409,
+  HOME_UNSAFE_PATH: 400,
+  MAILMAN_NO_SUCH_LIST: 404,
+  MAILMAN_REFUSED: 502,
+  MAIL_REFUSED: 502,
+  UID_RANGE_EXHAUSTED: 507,
+  JOB_STALLED: 500,
+  UNKNOWN_JOB_TYPE: 500,
+  // transient
+  LDAP_UNAVAILABLE: 503,
+  KRB5_UNAVAILABLE: 503,
+  MAILMAN_UNAVAILABLE: 503,
+  MAIL_UNAVAILABLE: 503,
+  REDIS_UNAVAILABLE: 503,
+  FS_BUSY: 503,
+  TIMEOUT: 504,
+  LOCK_BUSY: 503,
+  UNKNOWN: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base of every classified error: a stable code and a message safe to show. */
+export abstract class CeoError extends Error {
+  abstract readonly permanent: boolean;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Retrying cannot help: the step fails at once and the job rolls back. */
+export class PermanentError extends CeoError {
+  override readonly name = 'PermanentError';
+  readonly permanent = true;
+}
+
+/** Worth retrying with backoff: a server down, a timeout, a busy lock. */
+export class TransientError extends CeoError {
+  override readonly name = 'TransientError';
+  readonly permanent = false;
+}
+
+/** The shape of an error after it has crossed a process boundary. */
+export interface ErrorInfo {
+  code: ErrorCode | string;
+  message: string;
+  permanent: boolean;
+}
+
+/**
+ * Classifies anything thrown. Unknown errors are transient: a bug or an
+ * unforeseen server answer gets retried a bounded number of times, then the
+ * job rolls back, which is safer than calling it permanent on first sight.
+ */
+export function classify(err: unknown): ErrorInfo {
+  if (err && typeof err === 'object') {
+    const e = err as { name?: unknown; code?: unknown; message?: unknown; permanent?: unknown };
+    const message = typeof e.message === 'string' ? e.message : String(err);
+    if (e.name === 'PermanentError' || e.name === 'TransientError') {
+      return { code: String(e.code), message, permanent: e.name === 'PermanentError' };
+    }
+    if (e.name === 'UnrecoverableError') {
+      return { code: 'UNKNOWN', message, permanent: true };
+    }
+    if (typeof e.code === 'string' && e.code in ERROR_CODES && typeof e.permanent === 'boolean') {
+      return { code: e.code, message, permanent: e.permanent };
+    }
+    return { code: 'UNKNOWN', message, permanent: false };
+  }
+  return { code: 'UNKNOWN', message: String(err), permanent: false };
+}
+
+/** HTTP status for an error code; 500 for codes this table does not know. */
+export function httpStatus(code: string): number {
+  return (ERROR_CODES as Record<string, number>)[code] ?? 500;
+}
+
+/** Runs `work` with a deadline; a miss is a transient `TIMEOUT` naming `what`. */
+export async function withTimeout<T>(what: string, ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctl.abort();
+      reject(new TransientError('TIMEOUT', `${what} timed out after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work(ctl.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
