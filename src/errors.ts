@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   KRB5_REFUSED: 502,
   HOME_EXISTS: 409,
   HOME_UNSAFE_PATH: 400,
+  HOME_MISSING: 404,
+  FS_REFUSED: 502,
   MAILMAN_NO_SUCH_LIST: 404,
   MAILMAN_REFUSED: 502,
   MAIL_REFUSED: 502,
@@ -117,8 +119,9 @@ export async function withTimeout<T>(what: string, ms: number, work: (signal: Ab
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      ctl.abort();
+      // Reject before aborting, so work that settles on abort cannot win the race.
       reject(new TransientError('TIMEOUT', `${what} timed out after ${ms} ms`));
+      ctl.abort();
     }, ms);
   });
   try {

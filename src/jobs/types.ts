@@ -12,7 +12,7 @@
  * - **worker**: one process per host; runs the steps of the roles it owns.
  */
 import type { z } from 'zod';
-import type { Role } from '../config/schema';
+import type { Config, Role } from '../config/schema';
 import type { Adapters } from '../workers/adapters';
 
 /** Whatever a step hands to later steps; plain JSON, never a secret. */
@@ -31,6 +31,9 @@ export interface StepContext<P> {
    */
   attempt: number;
   adapters: Adapters;
+  config: Config;
+  /** Runs `work` holding a Redis mutex shared by every host (e.g. uid number allocation). */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** Stores secrets (e.g. an initial password), encrypted, for the requester. */
   saveSecret(name: string, value: string): Promise<void>;
   signal: AbortSignal;
@@ -90,6 +93,8 @@ export interface StepRecord {
 
 export interface JobRecord {
   id: string;
+  /** Bumped on every write; a write from a stale copy is refused (see JobStore.save). */
+  version: number;
   type: string;
   state: JobState;
   requester: string;

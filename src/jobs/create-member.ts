@@ -1,0 +1,192 @@
+/**
+ * Create a member (or, with `non_member_terms`, a club rep): SPEC §4.
+ *
+ * Every step is an ensure keyed by the uid. "Already exists" on a first attempt
+ * is someone else's account (a permanent conflict); on a later attempt it may
+ * be this job's own earlier work, and is accepted when it matches.
+ */
+import { z } from 'zod';
+import { PermanentError, TransientError } from '../errors';
+import { announcement, welcomeMail } from '../mail/templates';
+import { generatePassword } from '../secret-box';
+import { sortTerms } from '../terms';
+import { forwardingSchema, personNameSchema, programSchema, termsSchema, uidSchema } from './fields';
+import type { JobType, StepContext } from './types';
+import { lowestFreeId } from './uid-numbers';
+
+export const createMemberPayload = z
+  .object({
+    uid: uidSchema,
+    cn: personNameSchema,
+    given_name: personNameSchema,
+    sn: personNameSchema,
+    program: programSchema.optional(),
+    terms: termsSchema.optional(),
+    non_member_terms: termsSchema.optional(),
+    forwarding_addresses: forwardingSchema.optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.terms && p.non_member_terms) {
+      ctx.addIssue({ code: 'custom', path: ['non_member_terms'], message: 'give either terms or non_member_terms, not both' });
+    } else if (!p.terms && !p.non_member_terms) {
+      ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
+    }
+  });
+
+export type CreateMemberPayload = z.infer<typeof createMemberPayload>;
+
+type Ctx = StepContext<CreateMemberPayload>;
+
+const uidNumberOf = (ctx: Ctx): number => {
+  const n = ctx.results.add_ldap_user?.uidNumber;
+  if (typeof n !== 'number') throw new PermanentError('INVALID_PAYLOAD', 'uid number of add_ldap_user is missing');
+  return n;
+};
+
+const memberAddress = (ctx: Ctx) => `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+
+async function addLdapUser(ctx: Ctx) {
+  const { ldap } = ctx.adapters;
+  const p = ctx.payload;
+  const existing = await ldap.getUser(p.uid);
+  if (existing) {
+    if (ctx.attempt > 1 && existing.cn === p.cn) return { result: { uidNumber: existing.uidNumber } };
+    throw new PermanentError('LDAP_ALREADY_EXISTS', `user ${p.uid} already exists`, 'uid');
+  }
+  const group = await ldap.getGroup(p.uid);
+  if (group) throw new PermanentError('LDAP_ALREADY_EXISTS', `a group named ${p.uid} already exists`, 'uid');
+  const { min_id, max_id, home_root } = ctx.config.members;
+  // One allocator at a time across all hosts; slapd's unique overlay is the backstop.
+  const uidNumber = await ctx.withLock('uid-number', async () => {
+    const n = lowestFreeId(await ldap.usedIds(min_id, max_id), min_id, max_id);
+    try {
+      await ldap.addUser({
+        uid: p.uid,
+        cn: p.cn,
+        givenName: p.given_name,
+        sn: p.sn,
+        uidNumber: n,
+        gidNumber: n,
+        homeDirectory: `${home_root}/${p.uid}`,
+        loginShell: ctx.config.shells.default,
+        program: p.program,
+        terms: p.terms ? sortTerms(p.terms) : undefined,
+        nonMemberTerms: p.non_member_terms ? sortTerms(p.non_member_terms) : undefined,
+        kind: 'member',
+      });
+    } catch (err) {
+      // The unique overlay refused the number: someone allocated it outside our lock. Retry afresh.
+      if ((err as { code?: string }).code === 'LDAP_CONSTRAINT_VIOLATION') {
+        throw new TransientError('LOCK_BUSY', `uid number ${n} was taken concurrently`);
+      }
+      throw err;
+    }
+    return n;
+  });
+  return { result: { uidNumber } };
+}
+
+async function removeLdapUser(ctx: Ctx) {
+  const existing = await ctx.adapters.ldap.getUser(ctx.payload.uid);
+  const n = ctx.results.add_ldap_user?.uidNumber;
+  // Only ever delete the entry this job made.
+  if (existing && (n === undefined ? existing.cn === ctx.payload.cn : existing.uidNumber === n)) {
+    await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
+  }
+}
+
+async function addPersonalGroup(ctx: Ctx) {
+  const { ldap } = ctx.adapters;
+  const uidNumber = uidNumberOf(ctx);
+  const existing = await ldap.getGroup(ctx.payload.uid);
+  if (existing) {
+    if (existing.gidNumber === uidNumber) return;
+    throw new PermanentError('LDAP_ALREADY_EXISTS', `group ${ctx.payload.uid} already exists with another gid`, 'uid');
+  }
+  await ldap.addGroup({ cn: ctx.payload.uid, gidNumber: uidNumber, description: `personal group of ${ctx.payload.uid}` });
+}
+
+async function removePersonalGroup(ctx: Ctx) {
+  const group = await ctx.adapters.ldap.getGroup(ctx.payload.uid);
+  if (group && group.gidNumber === ctx.results.add_ldap_user?.uidNumber) await ctx.adapters.ldap.deleteGroup(ctx.payload.uid);
+}
+
+async function addPrincipal(ctx: Ctx) {
+  const { kadmin } = ctx.adapters;
+  const password = generatePassword();
+  // Saved (sealed) before the principal exists, so a crash right after addprinc
+  // cannot leave a principal whose password nobody knows.
+  await ctx.saveSecret('password', password);
+  try {
+    await kadmin.addPrincipal(ctx.payload.uid, password, { needChange: true });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'KRB5_PRINCIPAL_EXISTS' || ctx.attempt <= 1) throw err;
+    // Our own earlier attempt made it: set the password we just saved.
+    await kadmin.setPassword(ctx.payload.uid, password, { needChange: true });
+  }
+}
+
+async function removePrincipal(ctx: Ctx) {
+  await ctx.adapters.kadmin.deletePrincipal(ctx.payload.uid);
+}
+
+async function createHome(ctx: Ctx) {
+  const n = uidNumberOf(ctx);
+  await ctx.adapters.homeDirs.create(ctx.config.members.home_root, ctx.payload.uid, n, n, ctx.config.members.skel);
+}
+
+async function removeHome(ctx: Ctx) {
+  await ctx.adapters.homeDirs.remove(ctx.config.members.home_root, ctx.payload.uid);
+}
+
+async function writeForward(ctx: Ctx) {
+  const addresses = ctx.payload.forwarding_addresses ?? [];
+  if (addresses.length === 0) return;
+  const n = uidNumberOf(ctx);
+  await ctx.adapters.homeDirs.writeForward(ctx.config.members.home_root, ctx.payload.uid, n, n, addresses);
+}
+
+async function sendWelcome(ctx: Ctx) {
+  const msg = welcomeMail({ uid: ctx.payload.uid, cn: ctx.payload.cn, domain: ctx.config.ceod.base_domain });
+  await ctx.adapters.mailer.send({ ...msg, to: memberAddress(ctx), messageId: `<${ctx.jobId}.welcome@${ctx.config.ceod.base_domain}>` });
+}
+
+async function subscribeNewMemberList(ctx: Ctx) {
+  if (!ctx.payload.terms) return; // club reps are not members
+  await ctx.adapters.mailman.subscribe(ctx.config.mailman.new_member_list, memberAddress(ctx), ctx.payload.cn);
+}
+
+async function unsubscribeNewMemberList(ctx: Ctx) {
+  if (!ctx.payload.terms) return;
+  await ctx.adapters.mailman.unsubscribe(ctx.config.mailman.new_member_list, memberAddress(ctx));
+}
+
+async function announce(ctx: Ctx) {
+  const p = ctx.payload;
+  const msg = announcement({
+    uid: p.uid,
+    cn: p.cn,
+    program: p.program,
+    terms: p.terms ?? [],
+    nonMemberTerms: p.non_member_terms ?? [],
+  });
+  await ctx.adapters.mailer.send({ ...msg, to: ctx.config.mail.announce_to, messageId: `<${ctx.jobId}.announce@${ctx.config.ceod.base_domain}>` });
+}
+
+export const createMember: JobType<CreateMemberPayload> = {
+  name: 'create_member',
+  payload: createMemberPayload,
+  lockKey: (p) => `member:${p.uid}`,
+  steps: [
+    { name: 'add_ldap_user', role: 'admin', title: (p) => `add uid=${p.uid} to LDAP`, run: addLdapUser, undo: removeLdapUser },
+    { name: 'add_personal_group', role: 'admin', title: (p) => `add group ${p.uid} to LDAP`, run: addPersonalGroup, undo: removePersonalGroup },
+    { name: 'add_principal', role: 'admin', title: (p) => `add Kerberos principal ${p.uid}`, run: addPrincipal, undo: removePrincipal },
+    { name: 'create_home', role: 'fs', title: (p) => `create home directory of ${p.uid}`, run: createHome, undo: removeHome },
+    { name: 'write_forward', role: 'fs', title: (p) => `write ~${p.uid}/.forward`, run: writeForward },
+    { name: 'send_welcome_mail', role: 'mail', title: (p) => `send welcome mail to ${p.uid}`, run: sendWelcome, bestEffort: true },
+    { name: 'subscribe_new_member_list', role: 'mail', title: (p) => `subscribe ${p.uid} to the new-member list`, run: subscribeNewMemberList, undo: unsubscribeNewMemberList },
+    { name: 'announce_new_member', role: 'mail', title: (p) => `announce ${p.uid} to staff`, run: announce, bestEffort: true },
+  ],
+};

@@ -1,0 +1,49 @@
+/**
+ * Field schemas shared by the API and the job payloads. Everything that ends up
+ * in a DN, an LDAP filter, a path or a URL is held to a strict pattern here, so
+ * hostile input is refused before it reaches an adapter (which escapes anyway).
+ */
+import { z } from 'zod';
+import { TERM_RE } from '../terms';
+
+/** Names no account may take: system accounts, mail aliases, and the like. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  'root', 'admin', 'administrator', 'postmaster', 'hostmaster', 'webmaster', 'abuse', 'security', 'noc',
+  'mailer-daemon', 'nobody', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp',
+  'proxy', 'www-data', 'backup', 'list', 'irc', 'gnats', 'operator', 'staff', 'users', 'wheel', 'sudo',
+  'syscom', 'office', 'exec', 'ceod', 'ceo', 'ldap', 'kerberos', 'krbtgt', 'kadmin', 'host', 'http',
+  'ftp', 'sshd', 'systemd-network', 'messagebus', 'info', 'support', 'help', 'test',
+]);
+
+export const uidSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(32, 'must be at most 32 characters')
+  .regex(/^[a-z][a-z0-9-]*$/, 'must start with a lowercase letter and hold only a-z, 0-9 and -')
+  .refine((u) => !RESERVED_NAMES.has(u), 'is a reserved name');
+
+// Printable text without control characters; NUL and newlines have no place in a name.
+const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters');
+
+export const personNameSchema = text(128);
+export const programSchema = text(64);
+
+export const termSchema = z.string({ error: 'must be a string' }).regex(TERM_RE, 'must be a term like f2026 ([wsf]YYYY)');
+
+export const termsSchema = z
+  .array(termSchema, { error: 'must be a list of terms' })
+  .min(1, 'must hold at least one term')
+  .max(12, 'must hold at most 12 terms');
+
+export const emailSchema = z
+  .string({ error: 'must be a string' })
+  .max(254, 'must be at most 254 characters')
+  .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be an email address');
+
+export const forwardingSchema = z.array(emailSchema, { error: 'must be a list of email addresses' }).max(16, 'must hold at most 16 addresses');

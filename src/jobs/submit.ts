@@ -1,0 +1,56 @@
+/** Creates a job record and dispatches its first step: what every write route does. */
+import { randomUUID } from 'node:crypto';
+import { TransientError } from '../errors';
+import type { Dispatcher } from '../workers/dispatcher';
+import type { JobStore } from './store';
+import type { JobRecord, JobType } from './types';
+
+export type SubmitResult = { kind: 'created' | 'idempotent' | 'conflict'; id: string };
+
+export function newRecord<P>(type: JobType<P>, payload: P, requester: string, id = randomUUID()): JobRecord {
+  return {
+    id,
+    version: 0,
+    type: type.name,
+    state: 'queued',
+    requester,
+    createdAt: new Date().toISOString(),
+    payload,
+    steps: type.steps.map((s) => ({
+      name: s.name,
+      role: s.role,
+      title: s.title(payload),
+      bestEffort: Boolean(s.bestEffort),
+      hasUndo: Boolean(s.undo),
+      state: 'pending',
+      attempts: 0,
+    })),
+    phase: 'do',
+    cursor: 0,
+    warnings: [],
+    undoErrors: [],
+    undone: [],
+    lockKey: type.lockKey?.(payload),
+  };
+}
+
+export async function submitJob<P>(
+  deps: { store: JobStore; dispatcher: Dispatcher },
+  type: JobType<P>,
+  payload: P,
+  requester: string,
+  idempotencyKey?: string,
+): Promise<SubmitResult> {
+  const record = newRecord(type, payload, requester);
+  record.steps[0]!.queuedAt = record.createdAt;
+  const outcome = await deps.store.submit(record, idempotencyKey);
+  if (outcome.kind !== 'created') return { kind: outcome.kind, id: outcome.existingId };
+  try {
+    await deps.dispatcher.dispatch(record);
+  } catch (err) {
+    // Nothing may be left half-submitted: the caller answers 503 and may retry.
+    await deps.store.abandon(record, idempotencyKey).catch(() => undefined);
+    throw new TransientError('REDIS_UNAVAILABLE', 'could not enqueue the job; try again');
+  }
+  return { kind: 'created', id: record.id };
+}

@@ -1,0 +1,33 @@
+/**
+ * Structured JSON logs (pino). Every line carries the host; job lines carry
+ * the job id, step and requester. Anything that looks like a secret is
+ * redacted by key, as a second line of defence: code never logs secrets.
+ */
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+const REDACT = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'secret',
+  '*.secret',
+  'secrets',
+  '*.secrets',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'keytab',
+];
+
+export function createLogger(opts: { level?: string; host: string; process: string }): Logger {
+  return pino({
+    level: opts.level ?? 'info',
+    base: { host: opts.host, proc: opts.process, pid: process.pid },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The runner against a real Redis, with job types made for the test: steps in
+ * order on the hosts that own their roles, retries, rollback in reverse, undo
+ * failures reported, best-effort warnings, stale redeliveries, sealed secrets.
+ */
+import IORedis, { type Redis } from 'ioredis';
+import pino from 'pino';
+import { z } from 'zod';
+import { PermanentError, TransientError } from '../../src/errors';
+import { JobStore } from '../../src/jobs/store';
+import { submitJob } from '../../src/jobs/submit';
+import type { JobRecord, JobType, StepDef } from '../../src/jobs/types';
+import type { Adapters } from '../../src/workers/adapters';
+import { Dispatcher } from '../../src/workers/dispatcher';
+import { Runner } from '../../src/workers/runner';
+import { testConfig, uniquePrefix } from '../helpers/config';
+import { testStack } from '../helpers/stack';
+
+const stack = testStack();
+const prefix = uniquePrefix('runner');
+const log = pino({ level: 'silent' });
+const payload = z.object({ name: z.string() });
+type P = z.infer<typeof payload>;
+
+/** What ran, in order, as `<host>:<step>:<do|undo>`. */
+let trace: string[] = [];
+const flaky = new Map<string, number>();
+
+function step(name: string, role: StepDef<P>['role'], opts: Partial<StepDef<P>> & { fail?: 'permanent' | 'transient-twice' | 'undo-permanent' } = {}): StepDef<P> {
+  return {
+    name,
+    role,
+    title: (p) => `${name} for ${p.name}`,
+    bestEffort: opts.bestEffort,
+    run: async (ctx) => {
+      trace.push(`${ctx.config.ceod.host}:${name}:do`);
+      if (opts.fail === 'permanent') throw new PermanentError('LDAP_INVALID_DATA', `${name} refused`);
+      if (opts.fail === 'transient-twice') {
+        const n = (flaky.get(ctx.jobId) ?? 0) + 1;
+        flaky.set(ctx.jobId, n);
+        if (n <= 2) throw new TransientError('MAILMAN_UNAVAILABLE', `${name} down (${n})`);
+      }
+      if (name === 'secret') await ctx.saveSecret('password', 'plain-text-never-stored');
+      return { result: { [`${name}_done`]: ctx.attempt } };
+    },
+    undo: opts.undo === undefined && !opts.bestEffort
+      ? async (ctx) => {
+          trace.push(`${ctx.config.ceod.host}:${name}:undo`);
+          if (opts.fail === 'undo-permanent') throw new PermanentError('KRB5_NO_PRIVILEGE', `${name} undo refused`);
+        }
+      : opts.undo,
+  };
+}
+
+const types = new Map<string, JobType<P>>(
+  [
+    { name: 'ok', payload, steps: [step('a', 'admin'), step('b', 'fs'), step('c', 'admin'), step('secret', 'admin')] },
+    { name: 'late_failure', payload, steps: [step('a', 'admin'), step('b', 'fs'), step('mail', 'mail', { bestEffort: true, fail: 'permanent' }), step('d', 'admin', { fail: 'permanent' })] },
+    { name: 'flaky', payload, steps: [step('a', 'admin'), step('f', 'mail', { fail: 'transient-twice' })] },
+    { name: 'undo_fails', payload, steps: [step('a', 'admin'), step('b', 'fs', { fail: 'undo-permanent' }), step('c', 'admin'), step('d', 'mail', { fail: 'permanent' })] },
+  ].map((t) => [t.name, t as JobType<P>]),
+);
+
+let redis: Redis;
+let store: JobStore;
+let dispatcher: Dispatcher;
+const runners: Runner[] = [];
+
+beforeAll(async () => {
+  redis = new IORedis(stack.redis.url, { maxRetriesPerRequest: null });
+  const fast = { step_backoff_ms: 20, step_backoff_max_ms: 50, step_attempts: 4, worker_concurrency: 4 };
+  store = new JobStore(redis, { prefix, retentionMs: 600_000 });
+  dispatcher = new Dispatcher(redis, { prefix, attempts: 4, retentionMs: 600_000 });
+  const adapters = {} as Adapters; // these steps touch no server
+  for (const [host, roles] of [['host-a', ['admin']], ['host-b', ['fs', 'mail']]] as const) {
+    const config = testConfig(stack, 'admin', { ceod: { ...fast, host, roles: [...roles] }, redis: { prefix } });
+    const r = new Runner({ config, store, dispatcher, connection: redis, adapters, log, types });
+    await r.start();
+    runners.push(r);
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => r.stop(5000)));
+  await dispatcher.close();
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+beforeEach(() => {
+  trace = [];
+});
+
+async function run(type: string, name = 'x'): Promise<JobRecord> {
+  const { id } = await submitJob({ store, dispatcher }, types.get(type)!, { name }, 'tester');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = (await store.get(id))!;
+    if (['completed', 'failed', 'rolled_back'].includes(r.state)) return r;
+    if (Date.now() > deadline) throw new Error(`job ${type} stuck in ${r.state} at ${r.phase} ${r.cursor}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+test('runs every step in order, each on the host that owns its role', async () => {
+  const r = await run('ok');
+  expect(r.state).toBe('completed');
+  expect(trace).toEqual(['host-a:a:do', 'host-b:b:do', 'host-a:c:do', 'host-a:secret:do']);
+  expect(r.steps.map((s) => [s.state, s.host, s.attempts])).toEqual([
+    ['completed', 'host-a', 1],
+    ['completed', 'host-b', 1],
+    ['completed', 'host-a', 1],
+    ['completed', 'host-a', 1],
+  ]);
+  expect(r.steps[0]!.result).toEqual({ a_done: 1 });
+  const events = await store.events(r.id);
+  expect(events.map((e) => e.type)).toEqual(['queued', ...Array(4).fill(['step_started', 'step_completed']).flat(), 'completed']);
+});
+
+test('seals secrets: no plaintext anywhere in Redis', async () => {
+  const r = await run('ok');
+  const sealed = await store.secrets(r.id);
+  expect(Object.keys(sealed)).toEqual(['password']);
+  for (const key of await redis.keys(`${prefix}:*`)) {
+    const type = await redis.type(key);
+    const dump = type === 'string' ? await redis.get(key) : type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+')) : '';
+    expect(dump ?? '').not.toContain('plain-text-never-stored');
+  }
+});
+
+test('a permanent failure late in the job undoes the finished steps in reverse, best-effort failures only warn', async () => {
+  const r = await run('late_failure');
+  expect(r.state).toBe('rolled_back');
+  expect(trace).toEqual(['host-a:a:do', 'host-b:b:do', 'host-b:mail:do', 'host-a:d:do', 'host-b:b:undo', 'host-a:a:undo']);
+  expect(r.error).toMatchObject({ code: 'LDAP_INVALID_DATA', step: 'd' });
+  expect(r.undone).toEqual(['b', 'a']);
+  expect(r.warnings).toEqual([expect.stringContaining('mail failed')]);
+  expect(r.steps.map((s) => s.state)).toEqual(['undone', 'undone', 'failed', 'failed']);
+  const types = (await store.events(r.id)).map((e) => e.type);
+  expect(types).toContain('warning');
+  expect(types.slice(-3)).toEqual(['step_undone', 'step_undone', 'rolled_back']);
+});
+
+test('transient failures retry with backoff, then succeed', async () => {
+  const r = await run('flaky');
+  expect(r.state).toBe('completed');
+  expect(r.steps[1]).toMatchObject({ state: 'completed', attempts: 3 });
+  const types = (await store.events(r.id)).map((e) => e.type);
+  expect(types.filter((t) => t === 'step_retrying')).toHaveLength(2);
+});
+
+test('a failed undo is never swallowed: the job ends failed, listing it, and the other undos still run', async () => {
+  const r = await run('undo_fails');
+  expect(r.state).toBe('failed');
+  expect(r.undoErrors).toEqual([{ step: 'b', code: 'KRB5_NO_PRIVILEGE', message: 'b undo refused' }]);
+  expect(r.undone).toEqual(['c', 'a']);
+  expect(trace.filter((t) => t.endsWith(':undo'))).toEqual(['host-a:c:undo', 'host-b:b:undo', 'host-a:a:undo']);
+});
+
+test('a redelivered step that was already recorded only re-dispatches the current position', async () => {
+  const r = await run('ok');
+  trace = [];
+  const out = await runners[0]!.process({ data: { jobId: r.id, phase: 'do', index: 0 }, attemptsMade: 0, opts: { attempts: 4 } } as never);
+  expect(out).toBe('gone'); // finished jobs are left alone
+  expect(trace).toEqual([]);
+});
+
+test('one job per resource: a second submit with the same lock key is a conflict naming the first', async () => {
+  const lockType: JobType<P> = { ...types.get('ok')!, name: 'ok', lockKey: (p) => `thing:${p.name}` };
+  const first = await submitJob({ store, dispatcher }, lockType, { name: 'dup' }, 'tester');
+  const second = await submitJob({ store, dispatcher }, lockType, { name: 'dup' }, 'tester');
+  expect(first.kind).toBe('created');
+  expect(second).toEqual({ kind: 'conflict', id: first.id });
+  const idem1 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
+  const idem2 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
+  expect(idem2).toEqual({ kind: 'idempotent', id: idem1.id });
+});

@@ -1,0 +1,49 @@
+import { createMemberPayload } from '../../src/jobs/create-member';
+
+const valid = {
+  uid: 'alice1',
+  cn: 'Alice One',
+  given_name: 'Alice',
+  sn: 'One',
+  program: 'MATH',
+  terms: ['f2026'],
+  forwarding_addresses: ['alice@example.org'],
+};
+
+const firstIssue = (body: unknown) => {
+  const r = createMemberPayload.safeParse(body);
+  return r.success ? null : { path: r.error.issues[0]!.path.join('.'), message: r.error.issues[0]!.message };
+};
+
+describe('create member payload', () => {
+  it('accepts a member and a club rep', () => {
+    expect(firstIssue(valid)).toBeNull();
+    const { terms: _t, ...rep } = valid;
+    expect(firstIssue({ ...rep, non_member_terms: ['f2026'] })).toBeNull();
+  });
+
+  it.each([
+    [{ ...valid, uid: 'Alice' }, 'uid'],
+    [{ ...valid, uid: '1alice' }, 'uid'],
+    [{ ...valid, uid: 'a'.repeat(33) }, 'uid'],
+    [{ ...valid, uid: 'al*ce' }, 'uid'],
+    [{ ...valid, uid: 'al,ce=x' }, 'uid'],
+    [{ ...valid, uid: '../etc' }, 'uid'],
+    [{ ...valid, uid: 'root' }, 'uid'],
+    [{ ...valid, uid: 'alice\u0000' }, 'uid'],
+    [{ ...valid, cn: '' }, 'cn'],
+    [{ ...valid, cn: 'Eve\u202eevil' }, 'cn'],
+    [{ ...valid, cn: 'line\nbreak' }, 'cn'],
+    [{ ...valid, terms: ['fall2026'] }, 'terms.0'],
+    [{ ...valid, terms: [] }, 'terms'],
+    [{ ...valid, terms: 'f2026' }, 'terms'],
+    [{ ...valid, forwarding_addresses: ['not-an-address'] }, 'forwarding_addresses.0'],
+    [{ ...valid, non_member_terms: ['f2026'] }, 'non_member_terms'],
+    [{ ...valid, terms: undefined }, 'terms'],
+    [{ ...valid, extra: 1 }, ''],
+  ])('refuses %j at %s', (body, path) => {
+    const issue = firstIssue(body);
+    expect(issue).not.toBeNull();
+    expect(issue!.path).toBe(path);
+  });
+});

@@ -1,0 +1,34 @@
+import { classify, httpStatus, PermanentError, TransientError, withTimeout } from '../../src/errors';
+
+describe('error classification', () => {
+  it('keeps the meaning of our own errors', () => {
+    expect(classify(new PermanentError('LDAP_ALREADY_EXISTS', 'x'))).toEqual({ code: 'LDAP_ALREADY_EXISTS', message: 'x', permanent: true });
+    expect(classify(new TransientError('LDAP_UNAVAILABLE', 'y'))).toEqual({ code: 'LDAP_UNAVAILABLE', message: 'y', permanent: false });
+  });
+
+  it('decides by name, so an error that lost its prototype keeps its meaning', () => {
+    const crossed = JSON.parse(JSON.stringify({ name: 'PermanentError', code: 'KRB5_PRINCIPAL_EXISTS', message: 'exists' }));
+    expect(classify(crossed)).toEqual({ code: 'KRB5_PRINCIPAL_EXISTS', message: 'exists', permanent: true });
+  });
+
+  it('treats unknown errors as transient', () => {
+    expect(classify(new Error('boom')).permanent).toBe(false);
+    expect(classify('a string').permanent).toBe(false);
+    expect(classify(Object.assign(new Error('econn'), { code: 'ECONNREFUSED' })).code).toBe('UNKNOWN');
+  });
+
+  it('maps codes to HTTP statuses in one table', () => {
+    expect(httpStatus('BAD_REQUEST')).toBe(400);
+    expect(httpStatus('CONFLICT')).toBe(409);
+    expect(httpStatus('LDAP_UNAVAILABLE')).toBe(503);
+    expect(httpStatus('NO_SUCH_CODE')).toBe(500);
+  });
+
+  it('times out slow work as a transient TIMEOUT and aborts it', async () => {
+    let aborted = false;
+    const slow = withTimeout('slow thing', 20, (signal) => new Promise((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve(1); })));
+    await expect(slow).rejects.toMatchObject({ name: 'TransientError', code: 'TIMEOUT' });
+    expect(aborted).toBe(true);
+    await expect(withTimeout('fast', 1000, async () => 42)).resolves.toBe(42);
+  });
+});
