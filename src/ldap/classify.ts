@@ -1,0 +1,83 @@
+/**
+ * Turns whatever ldapts throws into a PermanentError or TransientError.
+ *
+ * ldapts result errors extend `ResultCodeError` with a numeric `code` and often
+ * an empty message, so the decision is by code. Socket-level failures are plain
+ * `Error`s (or Node errors with a string `code` such as `ECONNREFUSED`) and are
+ * recognised by that code or by ldapts' fixed messages.
+ */
+import { CeoError, PermanentError, TransientError, type ErrorCode } from '../errors';
+
+/** LDAP result codes (RFC 4511 §4.1.9) this adapter gives a meaning to. */
+const RESULT_CODES: Record<number, { code: ErrorCode; permanent: boolean; text: string }> = {
+  3: { code: 'TIMEOUT', permanent: false, text: 'time limit exceeded' },
+  4: { code: 'LDAP_REFUSED', permanent: true, text: 'size limit exceeded' },
+  8: { code: 'LDAP_REFUSED', permanent: true, text: 'strong authentication required' },
+  13: { code: 'LDAP_REFUSED', permanent: true, text: 'confidentiality required' },
+  16: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'no such attribute' },
+  17: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'undefined attribute type' },
+  18: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'inappropriate matching' },
+  19: { code: 'LDAP_CONSTRAINT_VIOLATION', permanent: true, text: 'constraint violation' },
+  20: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'attribute or value exists' },
+  21: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'invalid attribute syntax' },
+  32: { code: 'LDAP_NO_SUCH_OBJECT', permanent: true, text: 'no such object' },
+  34: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'invalid DN syntax' },
+  48: { code: 'LDAP_REFUSED', permanent: true, text: 'inappropriate authentication' },
+  49: { code: 'LDAP_REFUSED', permanent: true, text: 'invalid credentials' },
+  50: { code: 'LDAP_REFUSED', permanent: true, text: 'insufficient access rights' },
+  51: { code: 'LDAP_UNAVAILABLE', permanent: false, text: 'server busy' },
+  52: { code: 'LDAP_UNAVAILABLE', permanent: false, text: 'server unavailable' },
+  53: { code: 'LDAP_REFUSED', permanent: true, text: 'unwilling to perform' },
+  64: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'naming violation' },
+  65: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'object class violation' },
+  66: { code: 'LDAP_REFUSED', permanent: true, text: 'not allowed on non-leaf' },
+  67: { code: 'LDAP_REFUSED', permanent: true, text: 'not allowed on RDN' },
+  68: { code: 'LDAP_ALREADY_EXISTS', permanent: true, text: 'already exists' },
+  69: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'object class modifications prohibited' },
+};
+
+/** Node socket error codes that mean "the server is not there right now". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOENT', // ldapi:// socket missing: slapd not running
+]);
+
+/**
+ * Classifies an error thrown by ldapts during `what` (e.g. `add uid=alice,…`).
+ * Already-classified errors pass through unchanged.
+ */
+export function classifyLdapError(err: unknown, what: string): CeoError {
+  if (err instanceof CeoError) return err;
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const detail = typeof e.message === 'string' ? e.message.trim() : '';
+  if (typeof e.code === 'number') {
+    const known = RESULT_CODES[e.code];
+    const text = `${what}: ${known ? known.text : 'LDAP result'} (code ${e.code})`;
+    if (known) {
+      return known.permanent ? new PermanentError(known.code, text) : new TransientError(known.code, text);
+    }
+    // Unknown result codes (other, loop detect, …) are retried, then roll back.
+    return new TransientError('LDAP_UNAVAILABLE', text);
+  }
+  if (typeof e.code === 'string') {
+    if (e.code === 'ETIMEDOUT') return new TransientError('TIMEOUT', `${what}: connection timed out`);
+    if (NETWORK_CODES.has(e.code)) return new TransientError('LDAP_UNAVAILABLE', `${what}: ${e.code}`);
+  }
+  if (/timed? ?out|timeout/i.test(detail)) return new TransientError('TIMEOUT', `${what}: ${firstLine(detail)}`);
+  if (/connection closed|socket|not established|ECONN|EPIPE/i.test(detail)) {
+    return new TransientError('LDAP_UNAVAILABLE', `${what}: ${firstLine(detail)}`);
+  }
+  return new TransientError('UNKNOWN', `${what}: ${firstLine(detail) || 'unexpected error'}`);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.slice(0, 200);
+}

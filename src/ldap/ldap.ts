@@ -1,0 +1,198 @@
+/**
+ * The `Ldap` adapter: People and Group entries over one shared, bound ldapts
+ * connection. Every operation has a deadline; every value that goes into a DN
+ * or a filter is escaped; every server answer leaves as a PermanentError or
+ * TransientError (see ./classify).
+ */
+import type { Client } from 'ldapts';
+import type { Config } from '../config/schema';
+import { PermanentError, withTimeout } from '../errors';
+import type { GroupEntry, Ldap, NewGroup, NewUser, UserEntry } from '../workers/adapters';
+import { classifyLdapError } from './classify';
+import { LdapConnection } from './connection';
+import {
+  GROUP_ATTRIBUTES,
+  USER_ATTRIBUTES,
+  groupAttributes,
+  groupDn,
+  toGroupEntry,
+  toUserEntry,
+  userAttributes,
+  userDn,
+  values,
+} from './entries';
+import { escapeFilterValue } from './escape';
+
+export interface LdapOptions {
+  /** `ldap://host:port`, `ldaps://…`, or `ldapi://<url-encoded socket path>`. */
+  url: string;
+  bindDN: string;
+  bindPassword: string;
+  /** e.g. `ou=People,dc=csclub,dc=internal` */
+  usersBase: string;
+  /** e.g. `ou=Group,dc=csclub,dc=internal` */
+  groupsBase: string;
+  /** Deadline of each operation, connecting and binding included. */
+  timeoutMs: number;
+}
+
+/**
+ * Names this adapter will create entries for (SPEC §2: uids and group names).
+ * Reads and deletes accept anything, escaped; writes refuse what no valid
+ * caller would send, so a bug upstream cannot leave an odd entry behind.
+ */
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+function checkName(kind: string, name: string): void {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new PermanentError('LDAP_INVALID_DATA', `invalid ${kind} ${JSON.stringify(String(name)).slice(0, 80)}`);
+  }
+}
+
+function checkId(kind: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new PermanentError('LDAP_INVALID_DATA', `invalid ${kind} ${n}`);
+}
+
+export function createLdap(opts: LdapOptions): Ldap {
+  const conn = new LdapConnection(opts);
+  const { usersBase, groupsBase } = opts;
+
+  /** Runs `work` on the shared client with the deadline, classifying what it throws. */
+  async function op<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
+    let client: Client | undefined;
+    try {
+      return await withTimeout(what, opts.timeoutMs, async () => {
+        client = await conn.get();
+        return await work(client);
+      });
+    } catch (e) {
+      const err = classifyLdapError(e, what);
+      // A timeout or lost connection may leave the socket half-dead: start afresh next time.
+      if (!err.permanent && client) conn.discard(client);
+      throw err;
+    }
+  }
+
+  /** Deletes `dn`; false if it was not there. */
+  async function del(dn: string): Promise<boolean> {
+    try {
+      await op(`delete ${dn}`, (c) => c.del(dn));
+      return true;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'LDAP_NO_SUCH_OBJECT') return false;
+      throw e;
+    }
+  }
+
+  async function exists(base: string, filter: string): Promise<boolean> {
+    const { searchEntries } = await op(`search ${base} ${filter}`, (c) =>
+      c.search(base, { scope: 'one', filter, attributes: ['1.1'], sizeLimit: 1 }),
+    );
+    return searchEntries.length > 0;
+  }
+
+  return {
+    async getUser(uid: string): Promise<UserEntry | null> {
+      const filter = `(&(objectClass=posixAccount)(uid=${escapeFilterValue(uid)}))`;
+      const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
+        c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES }),
+      );
+      return searchEntries[0] ? toUserEntry(searchEntries[0]) : null;
+    },
+
+    async addUser(user: NewUser): Promise<void> {
+      checkName('uid', user.uid);
+      checkId('uidNumber', user.uidNumber);
+      checkId('gidNumber', user.gidNumber);
+      if (user.kind !== 'member' && user.kind !== 'club') {
+        throw new PermanentError('LDAP_INVALID_DATA', `invalid kind ${String(user.kind)}`);
+      }
+      const dn = userDn(user.uid, usersBase);
+      await op(`add ${dn}`, (c) => c.add(dn, userAttributes(user)));
+    },
+
+    async deleteUser(uid: string): Promise<boolean> {
+      return del(userDn(uid, usersBase));
+    },
+
+    async getGroup(cn: string): Promise<GroupEntry | null> {
+      const filter = `(&(objectClass=posixGroup)(cn=${escapeFilterValue(cn)}))`;
+      const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
+        c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES }),
+      );
+      return searchEntries[0] ? toGroupEntry(searchEntries[0], usersBase) : null;
+    },
+
+    async addGroup(group: NewGroup): Promise<void> {
+      checkName('group name', group.cn);
+      checkId('gidNumber', group.gidNumber);
+      for (const m of group.members ?? []) checkName('member uid', m);
+      const dn = groupDn(group.cn, groupsBase);
+      await op(`add ${dn}`, (c) => c.add(dn, groupAttributes(group, usersBase)));
+    },
+
+    async deleteGroup(cn: string): Promise<boolean> {
+      return del(groupDn(cn, groupsBase));
+    },
+
+    async groupsOf(uid: string): Promise<string[]> {
+      const filter = `(uniqueMember=${escapeFilterValue(userDn(uid, usersBase))})`;
+      const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
+        c.search(groupsBase, { scope: 'one', filter, attributes: ['cn'] }),
+      );
+      return searchEntries.map((e) => values(e, 'cn')[0]).filter((cn): cn is string => cn !== undefined);
+    },
+
+    async usedIds(min: number, max: number): Promise<Set<number>> {
+      checkId('min id', min);
+      checkId('max id', max);
+      const used = new Set<number>();
+      const add = (v: string): void => {
+        const n = Number(v);
+        if (Number.isInteger(n) && n >= min && n <= max) used.add(n);
+      };
+      // Integer ordering (integerOrderingMatch) makes these range filters exact.
+      // A user's own gidNumber counts too: "free" means used by no uidNumber and no gidNumber.
+      const range = (attr: string): string => `(&(${attr}>=${min})(${attr}<=${max}))`;
+      const userFilter = `(|${range('uidNumber')}${range('gidNumber')})`;
+      const users = await op(`search ${usersBase} ${userFilter}`, (c) =>
+        c.search(usersBase, { scope: 'one', filter: userFilter, attributes: ['uidNumber', 'gidNumber'], paged: { pageSize: 500 } }),
+      );
+      for (const e of users.searchEntries) for (const v of [...values(e, 'uidNumber'), ...values(e, 'gidNumber')]) add(v);
+      const groupFilter = range('gidNumber');
+      const groups = await op(`search ${groupsBase} ${groupFilter}`, (c) =>
+        c.search(groupsBase, { scope: 'one', filter: groupFilter, attributes: ['gidNumber'], paged: { pageSize: 500 } }),
+      );
+      for (const e of groups.searchEntries) for (const v of values(e, 'gidNumber')) add(v);
+      return used;
+    },
+
+    async nameTaken(name: string): Promise<boolean> {
+      const v = escapeFilterValue(name);
+      const [user, group] = await Promise.all([exists(usersBase, `(uid=${v})`), exists(groupsBase, `(cn=${v})`)]);
+      return user || group;
+    },
+
+    async ping(): Promise<void> {
+      await op(`read ${usersBase}`, (c) => c.search(usersBase, { scope: 'base', attributes: ['1.1'] }));
+    },
+
+    close: () => conn.close(),
+  };
+}
+
+/** The adapter for a host's config: `[ldap]` section, bind password from the secrets. */
+export function ldapFromConfig(config: Config): Ldap {
+  return createLdap(ldapOptionsFromConfig(config));
+}
+
+export function ldapOptionsFromConfig(config: Config): LdapOptions {
+  return {
+    url: config.ldap.url,
+    bindDN: config.ldap.bind_dn,
+    bindPassword: config.secrets.ldapBindPassword,
+    usersBase: config.ldap.users_base,
+    groupsBase: config.ldap.groups_base,
+    timeoutMs: config.ldap.timeout_ms,
+  };
+}
