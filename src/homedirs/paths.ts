@@ -1,0 +1,56 @@
+/**
+ * Which paths the home-directory adapter may touch, and what an fs error means.
+ *
+ * The adapter runs as root on the file server, inside directories that users
+ * own, so every path is built from a checked name and checked to stay under
+ * its root before anything is done with it.
+ */
+import * as path from 'node:path';
+import { PermanentError, TransientError, type CeoError } from '../errors';
+
+/** A home directory's name: a uid or club name (SPEC §2). */
+export const HOME_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** `<root>/<name>`, after checking the name and that the result stays directly under `root`. */
+export function homePath(root: string, name: string): string {
+  if (typeof root !== 'string' || !path.isAbsolute(root)) {
+    throw new PermanentError('HOME_UNSAFE_PATH', `home root must be an absolute path`);
+  }
+  if (typeof name !== 'string' || !HOME_NAME.test(name)) {
+    throw new PermanentError('HOME_UNSAFE_PATH', `invalid home directory name ${JSON.stringify(String(name)).slice(0, 80)}`);
+  }
+  const base = path.resolve(root);
+  const home = path.resolve(base, name);
+  if (path.dirname(home) !== base) throw new PermanentError('HOME_UNSAFE_PATH', `${name} resolves outside ${base}`);
+  return home;
+}
+
+/** A uid or gid a home may be given: never root's, never out of range. */
+export function checkOwner(uidNumber: number, gidNumber: number): void {
+  for (const [what, n] of [
+    ['uid', uidNumber],
+    ['gid', gidNumber],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1 || n > 0xfffffffe) {
+      throw new PermanentError('INVALID_PAYLOAD', `invalid ${what} number ${String(n)}`);
+    }
+  }
+}
+
+const TRANSIENT = new Set(['EBUSY', 'EAGAIN', 'EIO', 'ESTALE', 'ETIMEDOUT', 'EINTR', 'ENOSPC', 'EDQUOT', 'ENOTEMPTY', 'ENOENT', 'EMFILE', 'ENFILE']);
+const PERMANENT = new Set(['EACCES', 'EPERM', 'EROFS', 'EXDEV', 'ENAMETOOLONG', 'ELOOP', 'EINVAL']);
+
+/**
+ * Classifies an fs error during `what`. Busy, full or flaky file systems (an NFS
+ * server rebooting) are retried; refusals are permanent. Already-classified
+ * errors pass through.
+ */
+export function classifyFsError(err: unknown, what: string): CeoError {
+  const e = err as { name?: unknown; code?: unknown } | undefined;
+  if (e?.name === 'PermanentError' || e?.name === 'TransientError') return err as CeoError;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const text = `${what}: ${code ?? (err instanceof Error ? err.message.split('\n')[0] : 'error')}`;
+  if (code && PERMANENT.has(code)) return new PermanentError('FS_REFUSED', text);
+  if (code && TRANSIENT.has(code)) return new TransientError('FS_BUSY', text);
+  return new TransientError('UNKNOWN', text);
+}
