@@ -37,9 +37,12 @@ export interface LdapOptions {
 }
 
 /**
- * Names this adapter will create entries for (SPEC §2: uids and group names).
- * Reads and deletes accept anything, escaped; writes refuse what no valid
- * caller would send, so a bug upstream cannot leave an odd entry behind.
+ * Names this adapter creates and deletes entries for (SPEC §2: uids and group
+ * names). Escaping keeps any value from changing a DN's or a filter's
+ * structure, but slapd compares `uid` and `cn` case-insensitively with
+ * insignificant spaces: `uid=Alice\ ` *is* `uid=alice` to it, so deleting "Alice "
+ * would delete alice. Writes and deletes therefore take canonical names only,
+ * and reads return an entry only when its name is exactly the one asked for.
  */
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -97,7 +100,8 @@ export function createLdap(opts: LdapOptions): Ldap {
       const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
         c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES }),
       );
-      return searchEntries[0] ? toUserEntry(searchEntries[0]) : null;
+      const exact = searchEntries.find((e) => values(e, 'uid').includes(uid));
+      return exact ? toUserEntry(exact) : null;
     },
 
     async addUser(user: NewUser): Promise<void> {
@@ -112,6 +116,7 @@ export function createLdap(opts: LdapOptions): Ldap {
     },
 
     async deleteUser(uid: string): Promise<boolean> {
+      checkName('uid', uid);
       return del(userDn(uid, usersBase));
     },
 
@@ -120,7 +125,8 @@ export function createLdap(opts: LdapOptions): Ldap {
       const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
         c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES }),
       );
-      return searchEntries[0] ? toGroupEntry(searchEntries[0], usersBase) : null;
+      const exact = searchEntries.find((e) => values(e, 'cn').includes(cn));
+      return exact ? toGroupEntry(exact, usersBase) : null;
     },
 
     async addGroup(group: NewGroup): Promise<void> {
@@ -132,10 +138,13 @@ export function createLdap(opts: LdapOptions): Ldap {
     },
 
     async deleteGroup(cn: string): Promise<boolean> {
+      checkName('group name', cn);
       return del(groupDn(cn, groupsBase));
     },
 
     async groupsOf(uid: string): Promise<string[]> {
+      // DN matching ignores case and spaces: only a canonical uid names exactly one user.
+      if (typeof uid !== 'string' || !NAME.test(uid)) return [];
       const filter = `(uniqueMember=${escapeFilterValue(userDn(uid, usersBase))})`;
       const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
         c.search(groupsBase, { scope: 'one', filter, attributes: ['cn'] }),
