@@ -25,7 +25,8 @@ export function errorDetail(body: string): string {
  */
 export function classifyMailmanStatus(status: number, body: string, what: string): CeoError {
   const detail = errorDetail(body);
-  const text = `${what}: HTTP ${status}${detail ? ` ${detail}` : ''}`;
+  // A bare title ("404 Not Found") already starts with the status.
+  const text = detail.startsWith(String(status)) ? `${what}: HTTP ${detail}` : `${what}: HTTP ${status}${detail ? ` ${detail}` : ''}`;
   if (status === 404 || (status === 400 && /no such list/i.test(detail))) {
     return new PermanentError('MAILMAN_NO_SUCH_LIST', text);
   }
