@@ -94,7 +94,7 @@ export function createHomeDirs(opts: HomeDirsOptions = {}): HomeDirs {
     const staging = await fs.mkdtemp(path.join(root, stagingPrefix(name)));
     try {
       for (const entry of missing) {
-        await copyEntry(path.join(skel, entry), path.join(staging, entry));
+        if (!(await copyEntry(path.join(skel, entry), path.join(staging, entry)))) continue; // a fifo, say
         await chownTree(path.join(staging, entry), uid, gid);
         try {
           await fs.rename(path.join(staging, entry), path.join(home, entry));

@@ -49,7 +49,9 @@ export function classifyFsError(err: unknown, what: string): CeoError {
   const e = err as { name?: unknown; code?: unknown } | undefined;
   if (e?.name === 'PermanentError' || e?.name === 'TransientError') return err as CeoError;
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  const text = `${what}: ${code ?? (err instanceof Error ? err.message.split('\n')[0] : 'error')}`;
+  // Node's messages name the syscall and path ("ENOENT: no such file or directory, rename 'a' -> 'b'").
+  const detail = err instanceof Error && err.message ? err.message.split('\n')[0]!.slice(0, 300) : (code ?? 'error');
+  const text = `${what}: ${detail}`;
   if (code && PERMANENT.has(code)) return new PermanentError('FS_REFUSED', text);
   if (code && TRANSIENT.has(code)) return new TransientError('FS_BUSY', text);
   return new TransientError('UNKNOWN', text);

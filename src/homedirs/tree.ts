@@ -19,9 +19,9 @@ const MODE_MASK = 0o1777;
 /**
  * Copies the entry `src` (file, directory or symlink) to `dst`, which must not
  * exist, recursively; modes preserved, symlinks copied as symlinks, other file
- * types (fifos, devices, sockets) skipped.
+ * types (fifos, devices, sockets) skipped. Returns whether `dst` was made.
  */
-export async function copyEntry(src: string, dst: string): Promise<void> {
+export async function copyEntry(src: string, dst: string): Promise<boolean> {
   const st = await fs.lstat(src);
   if (st.isSymbolicLink()) {
     await fs.symlink(await fs.readlink(src), dst);
@@ -32,7 +32,10 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
   } else if (st.isFile()) {
     await fs.copyFile(src, dst, constants.COPYFILE_EXCL);
     await fs.chmod(dst, st.mode & MODE_MASK);
+  } else {
+    return false;
   }
+  return true;
 }
 
 /** Copies the contents of directory `src` into existing directory `dst`. */
