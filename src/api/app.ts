@@ -61,6 +61,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
   });
   await app.register(fastifySse, { heartbeatInterval: 15_000 });
+  // JSON only: anything else is a 415, not a string for the schema to puzzle over.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError | CeoError | Error, req, reply) => {
     let status: number;

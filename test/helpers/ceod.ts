@@ -134,7 +134,7 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? `\n${detail().slice(-3000)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? `\n${String(detail()).slice(-3000)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -144,9 +144,12 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
  * process can act as any of them (the SPNEGO client picks by principal).
  */
 export class Tickets {
+  /** The collection test/global-setup.ts put in the environment (the library reads only the real one). */
   readonly ccache: string;
   constructor(private readonly stack: StackInfo) {
-    this.ccache = `DIR:${mkdtempSync(join(tmpdir(), 'ceod-cc-'))}`;
+    const cc = process.env.KRB5CCNAME;
+    if (!cc?.startsWith('DIR:')) throw new Error('KRB5CCNAME is not the DIR: collection test/global-setup.ts sets');
+    this.ccache = cc;
   }
 
   env(): NodeJS.ProcessEnv {
@@ -165,8 +168,6 @@ export class Tickets {
 
   /** A fresh SPNEGO token for `uid` (which must have been kinit'ed) to ceod@localhost. */
   async token(uid: string): Promise<string> {
-    process.env.KRB5_CONFIG = this.stack.krb5.config;
-    process.env.KRB5CCNAME = this.ccache;
     const client = await initializeClient('ceod@localhost', { mechOID: GSS_MECH_OID_SPNEGO, principal: `${uid}@${this.stack.realm}` });
     return client.step('');
   }

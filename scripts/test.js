@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// `npm test`: installs what is missing (Debian packages, node modules), builds,
+// then runs every jest project. The integration and e2e projects start their
+// own stack of real servers in .test-stack (jest globalSetup) and stop it after.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
+
+ensureDebianPackages();
+ensureNodeModules();
+build();
+const args = ['jest', '--ci', ...process.argv.slice(2)];
+const r = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+process.exit(r.status ?? 1);
