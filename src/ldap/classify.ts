@@ -6,7 +6,7 @@
  * `Error`s (or Node errors with a string `code` such as `ECONNREFUSED`) and are
  * recognised by that code or by ldapts' fixed messages.
  */
-import { CeoError, PermanentError, TransientError, type ErrorCode } from '../errors';
+import { PermanentError, TransientError, type CeoError, type ErrorCode } from '../errors';
 
 /** LDAP result codes (RFC 4511 §4.1.9) this adapter gives a meaning to. */
 const RESULT_CODES: Record<number, { code: ErrorCode; permanent: boolean; text: string }> = {
@@ -55,8 +55,8 @@ const NETWORK_CODES = new Set([
  * Already-classified errors pass through unchanged.
  */
 export function classifyLdapError(err: unknown, what: string): CeoError {
-  if (err instanceof CeoError) return err;
-  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const e = (err ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
+  if (e.name === 'PermanentError' || e.name === 'TransientError') return err as CeoError;
   const detail = typeof e.message === 'string' ? e.message.trim() : '';
   if (typeof e.code === 'number') {
     const known = RESULT_CODES[e.code];

@@ -11,10 +11,8 @@ const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'EDNS', 'ETLS', 'ECO
 const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EREQUIRETLS', 'EMAXRECIPIENTS']);
 
 export function classifySmtpError(err: unknown, what: string): CeoError {
-  if (err && typeof err === 'object' && (err as { name?: unknown }).name && ['PermanentError', 'TransientError'].includes(String((err as { name: unknown }).name))) {
-    return err as CeoError;
-  }
-  const e = (err ?? {}) as { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+  const e = (err ?? {}) as { name?: unknown; code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+  if (e.name === 'PermanentError' || e.name === 'TransientError') return err as CeoError;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const reply = typeof e.response === 'string' ? e.response.split('\n')[0]!.slice(0, 200) : '';
   if (typeof e.responseCode === 'number') {
