@@ -1,0 +1,57 @@
+/** Where everything of a stack lives inside its directory. */
+import { resolve, join } from 'node:path';
+
+/** The repository root (this file is src/devstack/*.ts or dist/devstack/*.js). */
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** The LDAP schema files shipped with the project. */
+export const SCHEMA_DIR = join(REPO_ROOT, 'schema');
+
+/** The paths of a stack in `dir` (made absolute). */
+export function stackLayout(dir: string) {
+  const root = resolve(dir);
+  const p = (...parts: string[]) => join(root, ...parts);
+  return {
+    root,
+    stackFile: p('stack.json'),
+    envFile: p('env.sh'),
+    runDir: p('run'),
+    lockDir: p('run', 'lock'),
+    leaseDir: p('run', 'leases'),
+    logsDir: p('logs'),
+    secretsDir: p('secrets'),
+    hostsDir: p('hosts'),
+    ldapDir: p('ldap'),
+    slapdConf: p('ldap', 'slapd.conf'),
+    ldapData: p('ldap', 'data'),
+    krb5Conf: p('krb5.conf'),
+    krb5Dir: p('krb5'),
+    kdcConf: p('krb5', 'kdc.conf'),
+    kadmAcl: p('krb5', 'kadm5.acl'),
+    krb5Db: p('krb5', 'db'),
+    rcacheDir: p('krb5', 'rcache'),
+    serviceKeytab: p('krb5', 'ceod-service.keytab'),
+    adminKeytab: p('krb5', 'ceod-admin.keytab'),
+    userCcache: p('ccache-user'),
+    redisDir: p('redis'),
+    redisConf: p('redis', 'redis.conf'),
+    mailmanDir: p('mailman'),
+    mailmanCfg: p('mailman', 'mailman.cfg'),
+    mailmanVar: p('mailman', 'var'),
+    mailDir: p('mail'),
+    homeRoot: p('users'),
+    skelDir: p('skel'),
+  };
+}
+
+export type StackLayout = ReturnType<typeof stackLayout>;
+
+/** Pid file of a process of the stack (ours, not the daemon's own). */
+export function pidFile(layout: StackLayout, name: string): string {
+  return join(layout.runDir, `${name}.pid`);
+}
+
+/** Log file that receives a process's stdout and stderr. */
+export function logFile(layout: StackLayout, name: string): string {
+  return join(layout.logsDir, `${name}.log`);
+}

@@ -1,0 +1,44 @@
+/**
+ * The port layout of a stack: base port + a fixed offset, all on 127.0.0.1.
+ * The offsets echo each server's standard port so a number is recognizable.
+ *
+ * | offset | server                                   | dev (17000) | tests (27000) | bench (37000) |
+ * | ------ | ---------------------------------------- | ----------- | ------------- | ------------- |
+ * | +25    | SMTP catcher (also Mailman's outgoing)   | 17025       | 27025         | 37025         |
+ * | +88    | krb5kdc (TCP and UDP)                    | 17088       | 27088         | 37088         |
+ * | +379   | Redis                                    | 17379       | 27379         | 37379         |
+ * | +389   | slapd                                    | 17389       | 27389         | 37389         |
+ * | +464   | kpasswd (served by kadmind)              | 17464       | 27464         | 37464         |
+ * | +749   | kadmind                                  | 17749       | 27749         | 37749         |
+ * | +801   | Mailman REST API                         | 17801       | 27801         | 37801         |
+ * | +824   | Mailman LMTP (spare: runner not started) | 17824       | 27824         | 37824         |
+ * | +987   | ceod API                                 | 17987       | 27987         | 37987         |
+ */
+import type { StackPorts } from './types';
+
+export const PORT_OFFSETS: Readonly<StackPorts> = Object.freeze({
+  smtp: 25,
+  kdc: 88,
+  redis: 379,
+  ldap: 389,
+  kpasswd: 464,
+  kadmind: 749,
+  mailmanRest: 801,
+  mailmanLmtp: 824,
+  ceodApi: 987,
+});
+
+/** Conventional base ports, so dev, tests and benchmarks can run side by side. */
+export const BASE_PORTS = Object.freeze({ dev: 17000, test: 27000, bench: 37000 });
+
+const MAX_OFFSET = Math.max(...Object.values(PORT_OFFSETS));
+
+/** The ports of a stack at `basePort`; refuses privileged or out-of-range bases. */
+export function stackPorts(basePort: number): StackPorts {
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + MAX_OFFSET > 65535) {
+    throw new RangeError(`base port must be an integer from 1024 to ${65535 - MAX_OFFSET}, got ${basePort}`);
+  }
+  const ports = {} as StackPorts;
+  for (const [k, off] of Object.entries(PORT_OFFSETS) as [keyof StackPorts, number][]) ports[k] = basePort + off;
+  return ports;
+}

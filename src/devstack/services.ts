@@ -1,0 +1,185 @@
+/**
+ * The processes of a stack as data: how each is spawned, how to tell it
+ * answers, how it is stopped. `stack.ts` runs them all the same way.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { REPO_ROOT, logFile, pidFile, stackLayout } from './layout';
+import { krb5ServerEnv } from './krb5';
+import { MAILMAN_MASTER } from './mailman';
+import { DevstackError, type SpawnSpec } from './processes';
+import { basicAuth, httpAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
+import type { CeodName, ServiceName, StackInfo } from './types';
+
+export interface ProcessSpec {
+  name: ServiceName | `ceod-${CeodName}`;
+  spawn: () => SpawnSpec;
+  /** null: nothing to probe (a worker); it only has to stay alive. */
+  probe: (() => Promise<boolean>) | null;
+  endpoint: string;
+  stopSignal: NodeJS.Signals;
+  /** How long a stop may take before SIGKILL. */
+  graceMs: number;
+  readyTimeoutMs: number;
+  logFile: string;
+  pidFile: string;
+}
+
+/** Finds a server binary: on PATH, else in the sbin dirs a non-root PATH lacks. */
+export function findBinary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = join(d, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new DevstackError(`${name} not found on PATH or in /usr/sbin; install the Debian packages (node scripts/bootstrap.js)`);
+}
+
+/** A copy of our environment without anything that would redirect Kerberos clients. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LANG: process.env.LANG ?? 'C.UTF-8' };
+  delete env.KRB5_CLIENT_KTNAME;
+  return env;
+}
+
+/**
+ * The catcher script to run with node: the compiled one next to this module
+ * (running from dist) or in dist/ if it is current; from ts-jest with no
+ * build, the TypeScript source transpiled into the stack dir.
+ */
+function catcherScript(info: StackInfo): { script: string; nodePath?: string } {
+  const here = join(__dirname, 'smtp-catcher.js');
+  if (__filename.endsWith('.js') && existsSync(here)) return { script: here };
+  const dist = join(REPO_ROOT, 'dist', 'devstack', 'smtp-catcher.js');
+  const src = join(REPO_ROOT, 'src', 'devstack', 'smtp-catcher.ts');
+  if (existsSync(dist) && (!existsSync(src) || statSync(dist).mtimeMs >= statSync(src).mtimeMs)) return { script: dist };
+  if (!existsSync(src)) throw new DevstackError(`no SMTP catcher: neither ${dist} nor ${src} exists`);
+  // typescript is a devDependency: present whenever the source tree is being run.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  const out = ts.transpileModule(readFileSync(src, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  }).outputText;
+  const script = join(info.dir, 'run', 'smtp-catcher.js');
+  writeFileSync(script, out);
+  return { script, nodePath: join(REPO_ROOT, 'node_modules') };
+}
+
+/** The spec of one server of the stack. */
+export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
+  const layout = stackLayout(info.dir);
+  const common = {
+    name,
+    logFile: logFile(layout, name),
+    pidFile: pidFile(layout, name),
+    graceMs: 10000,
+    readyTimeoutMs: 30000,
+    stopSignal: 'SIGTERM' as NodeJS.Signals,
+  };
+  const spec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = baseEnv()): (() => SpawnSpec) => () => ({
+    name,
+    cmd,
+    args,
+    env,
+    cwd: info.dir,
+    logFile: common.logFile,
+    pidFile: common.pidFile,
+  });
+  switch (name) {
+    case 'slapd':
+      return {
+        ...common,
+        // slapd finishes its writes and exits on SIGINT (~1.5 s).
+        stopSignal: 'SIGINT',
+        // -d 0: stay in the foreground (so the pid is ours) without debug output.
+        spawn: spec(findBinary('slapd'), ['-f', info.ldap.configFile, '-h', `${info.ldap.url}/`, '-d', '0']),
+        probe: () => tcpAnswers(info.ports.ldap),
+        endpoint: info.ldap.url,
+      };
+    case 'krb5kdc':
+      return {
+        ...common,
+        spawn: spec(findBinary('krb5kdc'), ['-n', '-P', join(layout.krb5Dir, 'krb5kdc.pid')], krb5ServerEnv(info, baseEnv())),
+        probe: () => tcpAnswers(info.ports.kdc),
+        endpoint: `tcp/udp 127.0.0.1:${info.ports.kdc}`,
+      };
+    case 'kadmind':
+      return {
+        ...common,
+        spawn: spec(findBinary('kadmind'), ['-nofork', '-P', join(layout.krb5Dir, 'kadmind.pid')], krb5ServerEnv(info, baseEnv())),
+        probe: () => tcpAnswers(info.ports.kadmind),
+        endpoint: `127.0.0.1:${info.ports.kadmind} (kpasswd ${info.ports.kpasswd})`,
+      };
+    case 'redis':
+      return {
+        ...common,
+        spawn: spec(findBinary('redis-server'), [info.redis.configFile]),
+        probe: () => redisAnswers(info.ports.redis),
+        endpoint: info.redis.url,
+      };
+    case 'mailman':
+      return {
+        ...common,
+        // Stopping the master and its runners takes ~4 s.
+        graceMs: 20000,
+        // First start creates the database: allow for a slow CI machine.
+        readyTimeoutMs: 120000,
+        // --force: a lock left by a killed master is cleared if its pid is gone.
+        spawn: spec(MAILMAN_MASTER, ['--force', '-C', info.mailman.configFile]),
+        probe: () =>
+          httpAnswers(`${info.mailman.url}/system/versions`, { authorization: basicAuth(info.mailman.user, info.mailman.password) }),
+        endpoint: `${info.mailman.url}/system/versions`,
+      };
+    case 'smtp':
+      return {
+        ...common,
+        graceMs: 5000,
+        spawn: () => {
+          const { script, nodePath } = catcherScript(info);
+          const env = baseEnv();
+          if (nodePath) env.NODE_PATH = nodePath;
+          mkdirSync(info.smtp.mailDir, { recursive: true });
+          return spec(process.execPath, [script, '--host', info.smtp.host, '--port', String(info.smtp.port), '--dir', info.smtp.mailDir], env)();
+        },
+        probe: () => smtpAnswers(info.smtp.port),
+        endpoint: `smtp://${info.smtp.host}:${info.smtp.port}`,
+      };
+  }
+}
+
+/** The ceod entry point the CLI spawns (written by the app, built by `npm run build`). */
+export const CEOD_MAIN = join(REPO_ROOT, 'dist', 'main.js');
+
+/** The spec of a ceod process: `node dist/main.js api|worker --config DIR/hosts/<name>.ini`. */
+export function ceodSpec(info: StackInfo, name: CeodName): ProcessSpec {
+  const layout = stackLayout(info.dir);
+  const procName = `ceod-${name}` as const;
+  const env = baseEnv();
+  // The API accepts with the service keytab; each process gets its own ccache.
+  env.KRB5_CONFIG = info.krb5.config;
+  env.KRB5RCACHEDIR = info.krb5.rcacheDir;
+  env.KRB5_KTNAME = `FILE:${info.krb5.serviceKeytab}`;
+  env.KRB5CCNAME = `FILE:${join(layout.runDir, `ccache-${procName}`)}`;
+  const args = [CEOD_MAIN, name === 'api' ? 'api' : 'worker', '--config', info.configs[name]];
+  return {
+    name: procName,
+    logFile: logFile(layout, procName),
+    pidFile: pidFile(layout, procName),
+    stopSignal: 'SIGTERM',
+    // ceod drains for shutdown_grace_ms (20 s by default) before it exits.
+    graceMs: 25000,
+    readyTimeoutMs: 60000,
+    spawn: () => {
+      if (!existsSync(CEOD_MAIN)) throw new DevstackError(`${CEOD_MAIN} does not exist: run npm run build first`);
+      return { name: procName, cmd: process.execPath, args, env, cwd: REPO_ROOT, logFile: logFile(layout, procName), pidFile: pidFile(layout, procName) };
+    },
+    probe: name === 'api' ? () => httpAnswers(`http://127.0.0.1:${info.ports.ceodApi}/health`) : null,
+    endpoint: name === 'api' ? `${info.ceod.url}/health` : `worker (${info.configs[name]})`,
+  };
+}

@@ -1,0 +1,113 @@
+/** Builds `StackInfo` (all of it derives from the dir, the base port and the secrets) and reads stack.json back. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stackLayout } from './layout';
+import { stackPorts } from './ports';
+import type { StackSecrets } from './secrets';
+import {
+  ADMIN_DN,
+  ADMIN_PRINCIPAL,
+  BASE_DN,
+  BASE_DOMAIN,
+  GROUPS_BASE,
+  MAILMAN_USER,
+  REALM,
+  SEED_GROUPS,
+  SEED_LISTS,
+  SEED_USERS,
+  SERVICE_PRINCIPAL,
+  SUDO_BASE,
+  USERS_BASE,
+  groupDn,
+  userDn,
+} from './seed';
+import { CEOD_NAMES, type CeodName, type SeedGroupInfo, type SeedUid, type SeedUserInfo, type StackInfo } from './types';
+
+export function buildStackInfo(dir: string, basePort: number, secrets: StackSecrets): StackInfo {
+  const l = stackLayout(dir);
+  const ports = stackPorts(basePort);
+  const users = {} as Record<SeedUid, SeedUserInfo>;
+  for (const u of SEED_USERS) {
+    users[u.uid] = {
+      uid: u.uid,
+      dn: userDn(u.uid),
+      uidNumber: u.uidNumber,
+      homeDirectory: join(l.homeRoot, u.uid),
+      password: secrets.userPasswords[u.uid],
+      groups: SEED_GROUPS.filter((g) => g.members.includes(u.uid)).map((g) => g.cn),
+    };
+  }
+  const groups: Record<string, SeedGroupInfo> = {};
+  for (const g of SEED_GROUPS) groups[g.cn] = { cn: g.cn, dn: groupDn(g.cn), gidNumber: g.gidNumber, members: [...g.members] };
+  const configs = {} as Record<CeodName, string>;
+  for (const n of CEOD_NAMES) configs[n] = join(l.hostsDir, `${n}.ini`);
+  return {
+    version: 1,
+    dir: l.root,
+    basePort,
+    ports,
+    realm: REALM,
+    baseDomain: BASE_DOMAIN,
+    ldap: {
+      url: `ldap://127.0.0.1:${ports.ldap}`,
+      baseDn: BASE_DN,
+      usersBase: USERS_BASE,
+      groupsBase: GROUPS_BASE,
+      sudoBase: SUDO_BASE,
+      adminDn: ADMIN_DN,
+      adminPassword: secrets.ldapAdminPassword,
+      adminPasswordFile: secrets.files.ldapAdminPassword,
+      configFile: l.slapdConf,
+      dataDir: l.ldapData,
+    },
+    krb5: {
+      realm: REALM,
+      config: l.krb5Conf,
+      kdcProfile: l.kdcConf,
+      aclFile: l.kadmAcl,
+      databaseDir: l.krb5Db,
+      rcacheDir: l.rcacheDir,
+      kdcAddress: `127.0.0.1:${ports.kdc}`,
+      kadmindAddress: `127.0.0.1:${ports.kadmind}`,
+      kpasswdAddress: `127.0.0.1:${ports.kpasswd}`,
+      servicePrincipal: SERVICE_PRINCIPAL,
+      serviceKeytab: l.serviceKeytab,
+      adminPrincipal: ADMIN_PRINCIPAL,
+      adminKeytab: l.adminKeytab,
+      userCcache: `FILE:${l.userCcache}`,
+    },
+    redis: { url: `redis://127.0.0.1:${ports.redis}`, host: '127.0.0.1', port: ports.redis, dir: l.redisDir, configFile: l.redisConf },
+    mailman: {
+      url: `http://127.0.0.1:${ports.mailmanRest}/3.1`,
+      user: MAILMAN_USER,
+      password: secrets.mailmanPassword,
+      passwordFile: secrets.files.mailmanPassword,
+      configFile: l.mailmanCfg,
+      varDir: l.mailmanVar,
+      listDomain: BASE_DOMAIN,
+      lists: [...SEED_LISTS],
+    },
+    smtp: { host: '127.0.0.1', port: ports.smtp, mailDir: l.mailDir },
+    ceod: { url: `http://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
+    homeRoot: l.homeRoot,
+    skelDir: l.skelDir,
+    secretsKeyFile: secrets.files.secretsKey,
+    users,
+    groups,
+    configs,
+    logsDir: l.logsDir,
+    envFile: l.envFile,
+    stackFile: l.stackFile,
+  };
+}
+
+/** Reads `DIR/stack.json`, or null if there is none. */
+export function readStackInfo(dir: string): StackInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(stackLayout(dir).stackFile, 'utf8')) as StackInfo;
+    return info.version === 1 ? info : null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}

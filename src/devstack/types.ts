@@ -1,0 +1,152 @@
+/**
+ * The local server stack ("devstack") that development, tests and benchmarks
+ * run against (SPEC §7): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
+ * core and an SMTP catcher, all on 127.0.0.1 in one private directory.
+ *
+ * Glossary:
+ * - stack dir (DIR): the directory holding every config, database, log, pid
+ *   file and secret of one stack; `DIR/stack.json` describes it (`StackInfo`).
+ * - base port: every server listens on base port + a fixed offset (`ports.ts`).
+ * - service: one server process of the stack (`ServiceName`).
+ * - ceod process: the project's own API / worker processes, optionally started
+ *   on top of the stack with their generated per-host configs (`CeodName`).
+ * - seed: the users, groups, principals and lists every stack starts with.
+ */
+
+/** The server processes of a stack, in start order. */
+export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** The ceod processes `--with-ceod` starts: the API, and one worker per role. */
+export const CEOD_NAMES = ['api', 'admin', 'fs', 'mail', 'db'] as const;
+export type CeodName = (typeof CEOD_NAMES)[number];
+
+/** Seeded users; each has a principal with a generated password. */
+export const SEED_UIDS = ['ctdalek', 'office1', 'regular1'] as const;
+export type SeedUid = (typeof SEED_UIDS)[number];
+
+/** Ports the stack listens on (all on 127.0.0.1). */
+export interface StackPorts {
+  smtp: number;
+  kdc: number;
+  redis: number;
+  ldap: number;
+  kpasswd: number;
+  kadmind: number;
+  mailmanRest: number;
+  mailmanLmtp: number;
+  ceodApi: number;
+}
+
+/** A seeded user, with the password of its Kerberos principal. */
+export interface SeedUserInfo {
+  uid: SeedUid;
+  dn: string;
+  uidNumber: number;
+  homeDirectory: string;
+  password: string;
+  /** Groups (cn) the user is a uniqueMember of. */
+  groups: string[];
+}
+
+/** A seeded non-personal group. */
+export interface SeedGroupInfo {
+  cn: string;
+  dn: string;
+  gidNumber: number;
+  /** uids of its members. */
+  members: string[];
+}
+
+/** Everything there is to know about a running stack; written to `DIR/stack.json`. */
+export interface StackInfo {
+  /** Format of stack.json; bumped on incompatible change. */
+  version: 1;
+  dir: string;
+  basePort: number;
+  ports: StackPorts;
+  realm: string;
+  baseDomain: string;
+  ldap: {
+    url: string;
+    baseDn: string;
+    usersBase: string;
+    groupsBase: string;
+    sudoBase: string;
+    adminDn: string;
+    adminPassword: string;
+    adminPasswordFile: string;
+    configFile: string;
+    dataDir: string;
+  };
+  krb5: {
+    realm: string;
+    /** KRB5_CONFIG for every client and server of the realm. */
+    config: string;
+    /** KRB5_KDC_PROFILE for krb5kdc, kadmind, kdb5_util and kadmin.local. */
+    kdcProfile: string;
+    aclFile: string;
+    databaseDir: string;
+    /** KRB5RCACHEDIR for servers and acceptors (else the replay cache lands in /var/tmp). */
+    rcacheDir: string;
+    kdcAddress: string;
+    kadmindAddress: string;
+    kpasswdAddress: string;
+    servicePrincipal: string;
+    serviceKeytab: string;
+    adminPrincipal: string;
+    adminKeytab: string;
+    /** The KRB5CCNAME that env.sh gives a developer's shell. */
+    userCcache: string;
+  };
+  redis: { url: string; host: string; port: number; dir: string; configFile: string };
+  mailman: {
+    /** REST root including the API version, e.g. http://127.0.0.1:27801/3.1 */
+    url: string;
+    user: string;
+    password: string;
+    passwordFile: string;
+    configFile: string;
+    varDir: string;
+    listDomain: string;
+    /** Short names of the lists the seed creates. */
+    lists: string[];
+  };
+  smtp: { host: string; port: number; mailDir: string };
+  ceod: {
+    /** The URL clients use; the host must be `localhost` (SPNEGO asks for ceod/<url host>). */
+    url: string;
+    apiListen: string;
+  };
+  homeRoot: string;
+  skelDir: string;
+  secretsKeyFile: string;
+  users: Record<SeedUid, SeedUserInfo>;
+  groups: Record<string, SeedGroupInfo>;
+  /** Generated per-host ceod INI files. */
+  configs: Record<CeodName, string>;
+  logsDir: string;
+  envFile: string;
+  stackFile: string;
+}
+
+/** Options of `startStack`. */
+export interface StartOptions {
+  dir: string;
+  basePort: number;
+  /** Also start the ceod API and the four workers (needs `npm run build`). */
+  withCeod?: boolean;
+  /** Called with one line per notable step (started X, seeded Y). */
+  log?: (line: string) => void;
+}
+
+/** State of one process of the stack, as `stackStatus` reports it. */
+export interface ProcessStatus {
+  name: ServiceName | `ceod-${CeodName}`;
+  pid: number | null;
+  running: boolean;
+  /** Whether it answered a probe (servers, the ceod API); null when not probed. */
+  answering: boolean | null;
+  endpoint: string;
+  log: string;
+}
