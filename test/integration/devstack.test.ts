@@ -1,0 +1,222 @@
+/**
+ * The test stack itself: every server answers as the generated configs and
+ * env.sh say, with the seed in place, and one server can be taken down and
+ * brought back.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { Client } from 'ldapts';
+import nodemailer from 'nodemailer';
+import { loadConfig, parseConfig } from '../../src/config/load';
+import { startService, stopService, testStack } from '../helpers/stack';
+
+const stack = testStack();
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { env, timeout: 20000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin?.end(stdin);
+  });
+}
+
+/** An environment for Kerberos clients with a private ccache and nothing inherited that could log us in. */
+function krbEnv(ccacheDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: stack.krb5.config, KRB5CCNAME: `FILE:${join(ccacheDir, 'cc')}` };
+  delete env.KRB5_CLIENT_KTNAME;
+  delete env.KRB5_KTNAME;
+  return env;
+}
+
+const mailmanAuth = `Basic ${Buffer.from(`${stack.mailman.user}:${stack.mailman.password}`).toString('base64')}`;
+
+async function mailmanVersions(): Promise<number> {
+  try {
+    const res = await fetch(`${stack.mailman.url}/system/versions`, { headers: { authorization: mailmanAuth }, signal: AbortSignal.timeout(3000) });
+    return res.status;
+  } catch {
+    return 0; // connection refused
+  }
+}
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'devstack-test-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('generated ceod configs', () => {
+  const expected = { api: [], admin: ['admin'], fs: ['fs'], mail: ['mail'], db: ['db'] } as const;
+
+  it.each(Object.keys(expected) as (keyof typeof expected)[])('%s.ini loads, with its secrets from files', (name) => {
+    // An empty environment: the secrets must come from the _file keys.
+    const config = loadConfig(stack.configs[name], {});
+    expect(config.ceod.roles).toEqual(expected[name]);
+    expect(config.ldap.url).toBe(stack.ldap.url);
+    expect(config.kerberos.service_keytab).toBe(stack.krb5.serviceKeytab);
+    expect(config.kerberos.admin_keytab).toBe(stack.krb5.adminKeytab);
+    expect(config.members).toMatchObject({ min_id: 20001, max_id: 29999, home_root: stack.homeRoot });
+    expect(config.mailman.url).toBe(stack.mailman.url);
+    expect(config.smtp.port).toBe(stack.smtp.port);
+    expect(config.auxiliary_groups.syscom).toEqual(['office', 'staff']);
+    expect(config.positions?.required).toEqual(['president', 'vice-president', 'sysadmin']);
+    expect(config.secrets.ldapBindPassword).toBe(stack.ldap.adminPassword);
+    expect(config.secrets.mailmanPassword).toBe(stack.mailman.password);
+    expect(config.secrets.secretsKey).toHaveLength(32);
+    if (name === 'api') expect(config.ceod.api_listen).toEqual({ host: '127.0.0.1', port: stack.ports.ceodApi });
+  });
+
+  it('gives each host its own name and keeps secrets out of the files', () => {
+    const hosts = Object.values(stack.configs).map((f) => parseConfig(readFileSync(f, 'utf8'), f).ceod.host);
+    expect(new Set(hosts)).toEqual(new Set(['api.csclub.internal', 'phosphoric-acid.csclub.internal', 'mail.csclub.internal', 'coffee.csclub.internal']));
+    for (const f of Object.values(stack.configs)) {
+      const text = readFileSync(f, 'utf8');
+      expect(text).not.toContain(stack.ldap.adminPassword);
+      expect(text).not.toContain(stack.mailman.password);
+    }
+    expect(statSync(stack.ldap.adminPasswordFile).mode & 0o077).toBe(0);
+    expect(statSync(stack.secretsKeyFile).mode & 0o077).toBe(0);
+  });
+
+  it('env.sh points clients at localhost for SPNEGO and at the stack', () => {
+    const env = readFileSync(stack.envFile, 'utf8');
+    expect(env).toContain(`export CEOD_URL='http://localhost:${stack.ports.ceodApi}'`);
+    expect(env).toContain(`export LDAPURI='${stack.ldap.url}'`);
+    expect(env).not.toMatch(/KRB5_CLIENT_KTNAME|LDAPBINDDN/);
+  });
+});
+
+describe('slapd', () => {
+  let client: Client;
+  beforeAll(() => {
+    client = new Client({ url: stack.ldap.url, timeout: 5000 });
+  });
+  afterAll(() => client.unbind());
+
+  it('serves ctdalek anonymously, as a member with a personal group', async () => {
+    const { searchEntries } = await client.search(stack.ldap.baseDn, { filter: '(uid=ctdalek)' });
+    expect(searchEntries).toHaveLength(1);
+    const e = searchEntries[0];
+    expect(e.dn).toBe(stack.users.ctdalek.dn);
+    expect(e.objectClass).toEqual(expect.arrayContaining(['account', 'posixAccount', 'shadowAccount', 'member']));
+    expect(e.uidNumber).toBe('20001');
+    expect(e.homeDirectory).toBe(join(stack.homeRoot, 'ctdalek'));
+    const personal = await client.search(stack.ldap.groupsBase, { filter: '(cn=ctdalek)' });
+    expect(personal.searchEntries[0]?.gidNumber).toBe('20001');
+  });
+
+  it('has group syscom with ctdalek as uniqueMember', async () => {
+    const { searchEntries } = await client.search(stack.ldap.groupsBase, { filter: '(cn=syscom)' });
+    expect(searchEntries).toHaveLength(1);
+    expect(searchEntries[0].objectClass).toEqual(expect.arrayContaining(['posixGroup', 'group']));
+    expect([searchEntries[0].uniqueMember].flat()).toContain(stack.users.ctdalek.dn);
+  });
+
+  it('refuses a second account with a uid number in use (unique overlay)', async () => {
+    const uid = `devstack-dup-${randomBytes(3).toString('hex')}`;
+    const dn = `uid=${uid},${stack.ldap.usersBase}`;
+    await client.bind(stack.ldap.adminDn, stack.ldap.adminPassword);
+    try {
+      await expect(
+        client.add(dn, {
+          objectClass: ['account', 'posixAccount', 'member'],
+          uid,
+          cn: uid,
+          uidNumber: String(stack.users.ctdalek.uidNumber),
+          gidNumber: '20001',
+          homeDirectory: `/nonexistent/${uid}`,
+        }),
+      ).rejects.toMatchObject({ code: 19 }); // constraintViolation
+    } finally {
+      await client.del(dn).catch(() => undefined);
+    }
+  });
+});
+
+describe('kerberos', () => {
+  it("kinit ctdalek works with CTDALEK's password", async () => {
+    const env = krbEnv(tmp);
+    const kinit = await run('kinit', ['ctdalek'], env, `${stack.users.ctdalek.password}\n`);
+    expect(kinit.stderr).toBe('');
+    expect(kinit.code).toBe(0);
+    const klist = await run('klist', [], env);
+    expect(klist.stdout).toContain(`Default principal: ctdalek@${stack.realm}`);
+  });
+
+  it('kadmin with the admin keytab can getprinc', async () => {
+    const res = await run('kadmin', ['-k', '-t', stack.krb5.adminKeytab, '-p', stack.krb5.adminPrincipal, '-q', 'getprinc ctdalek'], krbEnv(tmp));
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`Principal: ctdalek@${stack.realm}`);
+  });
+});
+
+describe('mailman', () => {
+  it('has the lists csc-general and ceo', async () => {
+    const res = await fetch(`${stack.mailman.url}/lists`, { headers: { authorization: mailmanAuth } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { entries?: { fqdn_listname: string }[] };
+    const lists = (body.entries ?? []).map((l) => l.fqdn_listname);
+    expect(lists).toEqual(expect.arrayContaining(['csc-general@csclub.internal', 'ceo@csclub.internal', 'syscom@csclub.internal', 'syscom-alerts@csclub.internal']));
+  });
+});
+
+describe('SMTP catcher', () => {
+  it('writes a received message as one .eml file', async () => {
+    const subject = `devstack test ${randomBytes(6).toString('hex')}`;
+    const transport = nodemailer.createTransport({ host: stack.smtp.host, port: stack.smtp.port, secure: false, ignoreTLS: true });
+    try {
+      await transport.sendMail({ from: 'ceod@csclub.internal', to: 'regular1@csclub.internal', subject, text: 'hello from the devstack test' });
+    } finally {
+      transport.close();
+    }
+    const found = readdirSync(stack.smtp.mailDir)
+      .filter((f) => /^\d{13}-[0-9a-f]+\.eml$/.test(f))
+      .map((f) => readFileSync(join(stack.smtp.mailDir, f), 'utf8'))
+      .filter((text) => text.includes(subject));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^To: regular1@csclub\.internal/m);
+    expect(found[0]).toContain('hello from the devstack test');
+  });
+
+  it('refuses smtp-refuse* recipients with 550', async () => {
+    const transport = nodemailer.createTransport({ host: stack.smtp.host, port: stack.smtp.port, secure: false, ignoreTLS: true });
+    try {
+      await expect(transport.sendMail({ from: 'ceod@csclub.internal', to: 'smtp-refuse@csclub.internal', text: 'x' })).rejects.toMatchObject({ responseCode: 550 });
+    } finally {
+      transport.close();
+    }
+  });
+});
+
+describe('redis', () => {
+  it('is configured for BullMQ: noeviction, AOF', async () => {
+    const redis = new IORedis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      expect(await redis.ping()).toBe('PONG');
+      expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await redis.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('outages', () => {
+  it('stopService/startService take Mailman REST down and bring it back', async () => {
+    expect(await mailmanVersions()).toBe(200);
+    try {
+      await stopService(stack, 'mailman');
+      expect(await mailmanVersions()).toBe(0);
+    } finally {
+      await startService(stack, 'mailman');
+    }
+    expect(await mailmanVersions()).toBe(200);
+  }, 90000);
+});
