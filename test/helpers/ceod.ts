@@ -153,7 +153,7 @@ export class Tickets {
   }
 
   env(): NodeJS.ProcessEnv {
-    const env = { ...process.env, KRB5_CONFIG: this.stack.krb5.config, KRB5CCNAME: this.ccache };
+    const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: this.stack.krb5.config, KRB5CCNAME: this.ccache };
     delete env.KRB5_CLIENT_KTNAME;
     return env;
   }
