@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHomeDirs } from '../../src/homedirs';
 import type { HomeDirs } from '../../src/workers/adapters';
+import { codeOf } from '../helpers/rejection';
 
 const UID = 20999;
 const GID = 20998;
@@ -20,15 +21,6 @@ let skel: string;
 let outside: string;
 let homes: HomeDirs;
 
-async function codeOf(p: Promise<unknown>): Promise<{ name: string; code: string; permanent: boolean }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; permanent: boolean };
-    return { name: err.name, code: err.code, permanent: err.permanent };
-  }
-  throw new Error('expected a rejection');
-}
 
 const mode = (p: string) => fs.lstatSync(p).mode & 0o7777;
 const owner = (p: string) => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createKadmin, type KadminOptions } from '../../src/krb5/kadmin';
 import type { Kadmin } from '../../src/workers/adapters';
 import { startService, stopService, testStack } from '../helpers/stack';
+import { codeOf } from '../helpers/rejection';
 
 const info = testStack();
 const suffix = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
@@ -24,15 +25,6 @@ const opts: KadminOptions = {
   timeoutMs: 10000,
 };
 
-async function codeOf(p: Promise<unknown>): Promise<{ name: string; code: string; permanent: boolean; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; permanent: boolean; message: string };
-    return { name: err.name, code: err.code, permanent: err.permanent, message: err.message };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Whether `password` gets a ticket for `principal` (kinit reading the password on stdin). */
 function kinitWorks(principal: string, password: string): Promise<boolean> {

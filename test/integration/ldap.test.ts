@@ -7,6 +7,7 @@ import { Client } from 'ldapts';
 import { createLdap, normalizeDn, type LdapOptions } from '../../src/ldap';
 import type { Ldap, NewUser } from '../../src/workers/adapters';
 import { startService, stopService, testStack } from '../helpers/stack';
+import { codeOf } from '../helpers/rejection';
 
 const info = testStack();
 const suffix = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
@@ -38,15 +39,6 @@ const user = (uid: string, n: number, extra: Partial<NewUser> = {}): NewUser => 
   ...extra,
 });
 
-async function codeOf(p: Promise<unknown>): Promise<{ name: string; code: string; permanent: boolean }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; permanent: boolean };
-    return { name: err.name, code: err.code, permanent: err.permanent };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** TCP connections this process holds to `port` on 127.0.0.1, from /proc (Linux). */
 function connectionsTo(port: number): number {

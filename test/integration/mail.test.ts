@@ -10,6 +10,7 @@ import { createMailer, type MailerOptions } from '../../src/mail';
 import { announcement, welcomeMail } from '../../src/mail/templates';
 import type { Mailer } from '../../src/workers/adapters';
 import { startService, stopService, testStack } from '../helpers/stack';
+import { codeOf } from '../helpers/rejection';
 
 const info = testStack();
 const suffix = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
@@ -40,15 +41,6 @@ function headerBlock(raw: string): string {
   return raw.split(/\r?\n\r?\n/)[0]!;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<{ name: string; code: string; permanent: boolean; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; permanent: boolean; message: string };
-    return { name: err.name, code: err.code, permanent: err.permanent, message: err.message };
-  }
-  throw new Error('expected a rejection');
-}
 
 let mailer: Mailer;
 beforeAll(() => {

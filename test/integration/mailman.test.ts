@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createMailman, type MailmanOptions } from '../../src/mailman';
 import type { Mailman } from '../../src/workers/adapters';
 import { startService, stopService, testStack } from '../helpers/stack';
+import { codeOf } from '../helpers/rejection';
 
 const info = testStack();
 const suffix = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
@@ -34,15 +35,6 @@ async function rest(method: string, path: string, form?: Record<string, string>)
   return res.status;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<{ name: string; code: string; permanent: boolean; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; permanent: boolean; message: string };
-    return { name: err.name, code: err.code, permanent: err.permanent, message: err.message };
-  }
-  throw new Error('expected a rejection');
-}
 
 let mailman: Mailman;
 
