@@ -1,4 +1,7 @@
-/** Three projects: unit (no I/O), integration (one adapter against its real server), e2e (processes as a user starts them). */
+/**
+ * Four projects: unit (no I/O), integration (one adapter against its real server), e2e (processes as a user starts them),
+ * faults (stops servers of the shared stack: scripts/test.js runs it in its own invocation, --runInBand, after the others).
+ */
 const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
@@ -9,6 +12,7 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
+    { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
   ],
   testTimeout: 60000,
 };
