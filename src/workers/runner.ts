@@ -156,7 +156,8 @@ export class Runner {
       adapters: this.deps.adapters,
       config,
       signal,
-      withLock: (name, work) => withMutex(store.redis, store.key.mutex(name), { ttlMs: 30_000, waitMs: 20_000 }, work),
+      // A short, renewed TTL: a SIGKILLed holder blocks the others ~3 s, not 30 s.
+      withLock: (name, work) => withMutex(store.redis, store.key.mutex(name), { ttlMs: 3_000, waitMs: 20_000 }, work),
       saveSecret: async (name, value) => {
         await store.saveSecret(record.id, name, sealSecret(config.secrets.secretsKey, `${record.id}/${name}`, value));
       },
