@@ -31,6 +31,7 @@ import {
   percentile,
   postCreate,
   rand,
+  rerunStepMs,
   redisDump,
   restartWorker,
   RUN_TAG,
@@ -197,7 +198,7 @@ describe(`fault suite (${SCALE})`, () => {
 
   test('1. SIGKILL a random worker at a random moment, restart it, repeat: no lost job, no duplicate', async () => {
     const kills = full ? 100 : 10;
-    const stream = createStream(cluster, tickets, 'k', full ? 4 : 3);
+    const stream = createStream(cluster, tickets, redis, 'k', 4);
     const byRole: Record<string, number> = { admin: 0, fs: 0, mail: 0 };
     const restartMs: number[] = [];
     const t0 = Date.now();
@@ -230,6 +231,8 @@ describe(`fault suite (${SCALE})`, () => {
       failed: c.failed,
       lost: c.unfinished,
       jobs_with_a_rerun_step: rerun,
+      rerun_step_ms_p50: percentile(rerunStepMs(jobs, c.records), 50),
+      rerun_step_ms_max: Math.max(0, ...rerunStepMs(jobs, c.records)),
       job_ms_p50: percentile(d, 50),
       job_ms_p99: percentile(d, 99),
       job_ms_max: Math.max(...d),
@@ -267,7 +270,7 @@ describe(`fault suite (${SCALE})`, () => {
   }, 300_000);
 
   test('2. slapd, then kadmind, then Mailman down for 10 s each mid-stream: jobs retry and finish, none rolls back', async () => {
-    const stream = createStream(cluster, tickets, 'o', 3, 300);
+    const stream = createStream(cluster, tickets, redis, 'o', 4);
     const outages: Record<string, unknown>[] = [];
     try {
       for (const svc of ['slapd', 'kadmind', 'mailman'] as ServiceName[]) {
@@ -308,7 +311,7 @@ describe(`fault suite (${SCALE})`, () => {
   }, 600_000);
 
   test('3. Redis restart (AOF) mid-stream: every job that got a 202 finishes', async () => {
-    const stream = createStream(cluster, tickets, 'r', 3, 200);
+    const stream = createStream(cluster, tickets, redis, 'r', 4);
     let downMs = 0;
     let restartMs = 0;
     try {

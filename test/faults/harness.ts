@@ -59,6 +59,8 @@ export interface PostStats {
   fiveHundreds: { status: number; body: unknown }[];
 }
 
+const FINAL = new Set(['completed', 'failed', 'rolled_back']);
+
 export const newStats = (): PostStats => ({ posts: 0, accepted: 0, retried503: 0, networkErrors: 0, other: {}, fiveHundreds: [] });
 
 /**
@@ -94,16 +96,25 @@ export async function postCreate(cluster: CeodCluster, tickets: Tickets, uid: st
   }
 }
 
-/** Keeps `concurrency` creates in flight until stopped; each new one starts after the previous is accepted. */
-export function createStream(cluster: CeodCluster, tickets: Tickets, scenario: string, concurrency: number, pauseMs = 100) {
+/**
+ * A stream of creates with `concurrency` jobs in flight: each lane posts one,
+ * waits until that job has ended (or `jobTimeoutMs`), then posts the next. So
+ * faults always land on jobs in the middle of their steps, not on a backlog.
+ */
+export function createStream(cluster: CeodCluster, tickets: Tickets, redis: Redis, scenario: string, concurrency: number, jobTimeoutMs = 120_000) {
   const accepted: Accepted[] = [];
   const stats = newStats();
   let running = true;
   const lanes = Array.from({ length: concurrency }, async () => {
     while (running) {
       const a = await postCreate(cluster, tickets, nextUid(scenario), scenario, stats);
-      if (a) accepted.push(a);
-      await sleep(pauseMs);
+      if (!a) {
+        await sleep(200);
+        continue;
+      }
+      accepted.push(a);
+      const deadline = Date.now() + jobTimeoutMs;
+      while (Date.now() < deadline && !FINAL.has((await record(redis, cluster.prefix, a.id).catch(() => null))?.state)) await sleep(100);
     }
   });
   return {
@@ -121,8 +132,6 @@ export async function record(redis: Redis, prefix: string, id: string): Promise<
   const raw = await redis.get(`${prefix}:job:${id}`);
   return raw ? JSON.parse(raw) : null;
 }
-
-const FINAL = new Set(['completed', 'failed', 'rolled_back']);
 
 /** Waits until every accepted job has ended (or the timeout), returns the records by id. */
 export async function drain(redis: Redis, prefix: string, jobs: Accepted[], timeoutMs: number): Promise<Map<string, any>> {
@@ -147,6 +156,14 @@ export async function restartWorker(cluster: CeodCluster, name: ProcName): Promi
   await waitFor(async () => cluster.logs(name).split('worker ready').length > before, 30_000, `worker ${name} to restart`, () => cluster.logs(name));
   return Date.now() - t0;
 }
+
+/** How long re-run steps took from first start to finish (the stall and its recovery included). */
+export const rerunStepMs = (jobs: Accepted[], records: Map<string, any>) =>
+  jobs.flatMap((j) =>
+    (records.get(j.id)?.steps ?? [])
+      .filter((s: any) => s.attempts > 1 && s.startedAt && s.finishedAt)
+      .map((s: any) => Date.parse(s.finishedAt) - Date.parse(s.startedAt)),
+  );
 
 export const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
