@@ -103,9 +103,20 @@ export function classify(err: unknown): ErrorInfo {
     if (typeof e.code === 'string' && e.code in ERROR_CODES && typeof e.permanent === 'boolean') {
       return { code: e.code, message, permanent: e.permanent };
     }
+    if (isRedisConnectionError(e.name, message)) {
+      return { code: 'REDIS_UNAVAILABLE', message: `Redis is unavailable: ${message}`, permanent: false };
+    }
     return { code: 'UNKNOWN', message, permanent: false };
   }
   return { code: 'UNKNOWN', message: String(err), permanent: false };
+}
+
+/**
+ * ioredis's own errors when Redis is down or restarting: a fail-fast connection
+ * (the API's producer, `maxRetriesPerRequest` small) rejects with these.
+ */
+function isRedisConnectionError(name: unknown, message: string): boolean {
+  return name === 'MaxRetriesPerRequestError' || /^(Connection is closed\.?|Stream isn't writeable and enableOfflineQueue options is false)$/.test(message);
 }
 
 /** HTTP status for an error code; 500 for codes this table does not know. */

@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import fastifySse from '@fastify/sse';
 import { z } from 'zod';
 import type { Config } from '../config/schema';
-import { CeoError, httpStatus, PermanentError } from '../errors';
+import { CeoError, classify, httpStatus, PermanentError } from '../errors';
 import type { Logger } from '../log';
 import type { JobStore } from '../jobs/store';
 import type { Dispatcher } from '../workers/dispatcher';
@@ -80,6 +80,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       status = fe.statusCode!;
       const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
       body = { error: { code, message: fe.message.replace(/^FST_\w+:\s*/, ''), ...(status === 400 ? { field: 'body' } : {}) } };
+    } else if (classify(err).code === 'REDIS_UNAVAILABLE') {
+      // Redis down or restarting (ioredis's fail-fast errors): the client may retry.
+      status = 503;
+      body = { error: { code: 'REDIS_UNAVAILABLE', message: 'the job store is unavailable; try again' } };
+      void reply.header('Retry-After', '1');
     } else {
       status = 500;
       req.log.error({ err }, 'unhandled error');

@@ -84,6 +84,16 @@ async function expectConsistent(scenario: string, jobs: Accepted[], timeoutMs: n
   return { ...c, drainMs, records };
 }
 
+/** Starts one create per second for `ms`, each retried (503, dropped) until accepted; resolves with the accepted ones. */
+async function probeDuring(ms: number, scenario: string, stats: ReturnType<typeof newStats>): Promise<Accepted[]> {
+  const posts: Promise<Accepted | null>[] = [];
+  for (let t = 0; t < ms; t += 1000) {
+    posts.push(postCreate(cluster, tickets, nextUid(scenario), scenario, stats, 90_000));
+    await sleep(1000);
+  }
+  return (await Promise.all(posts)).filter((a): a is Accepted => a !== null);
+}
+
 describe(`fault suite (${SCALE})`, () => {
   test('4a. 50 concurrent creates with distinct uids get 50 distinct uid numbers', async () => {
     const uids = Array.from({ length: 50 }, () => nextUid('c'));
@@ -272,6 +282,8 @@ describe(`fault suite (${SCALE})`, () => {
   test('2. slapd, then kadmind, then Mailman down for 10 s each mid-stream: jobs retry and finish, none rolls back', async () => {
     const stream = createStream(cluster, tickets, redis, 'o', 4);
     const outages: Record<string, unknown>[] = [];
+    const probeStats = newStats();
+    const probed: Accepted[] = [];
     try {
       for (const svc of ['slapd', 'kadmind', 'mailman'] as ServiceName[]) {
         await sleep(2000);
@@ -279,10 +291,13 @@ describe(`fault suite (${SCALE})`, () => {
         const t0 = Date.now();
         await stopService(stack, svc);
         const stopMs = Date.now() - t0;
+        // New POSTs during the outage: a 503 is retried (same Idempotency-Key), a 5xx other than 503 is a bug.
+        const probes = probeDuring(10_000, 'o', probeStats);
         await sleep(10_000);
         const t1 = Date.now();
         await startService(stack, svc);
         const startMs = Date.now() - t1;
+        probed.push(...(await probes));
         outages.push({ service: svc, stop_ms: stopMs, start_ms: startMs, unavailable_ms: Date.now() - t0, accepted_during: stream.accepted.length - acceptedBefore });
       }
       await sleep(2000);
@@ -290,8 +305,9 @@ describe(`fault suite (${SCALE})`, () => {
       await stream.stop();
       for (const svc of ['slapd', 'kadmind', 'mailman'] as ServiceName[]) await startService(stack, svc);
     }
-    const jobs = stream.accepted;
+    const jobs = [...stream.accepted, ...probed];
     expect(stream.stats.fiveHundreds).toEqual([]);
+    expect(probeStats.fiveHundreds).toEqual([]);
     const c = await expectConsistent('o', jobs, 240_000, false);
     const retried = jobs.filter((j) => c.records.get(j.id).steps.some((s: any) => s.attempts > 1)).length;
     const maxAttempts = Math.max(...jobs.flatMap((j) => c.records.get(j.id).steps.map((s: any) => s.attempts)));
@@ -306,6 +322,9 @@ describe(`fault suite (${SCALE})`, () => {
       job_ms_p50: percentile(d, 50),
       job_ms_max: Math.max(...d),
       posts_503_retried: stream.stats.retried503,
+      posts_during_outages: probeStats.posts,
+      posts_during_outages_503: probeStats.retried503,
+      posts_during_outages_accepted: probed.length,
       drain_ms: c.drainMs,
     });
   }, 600_000);
@@ -314,21 +333,27 @@ describe(`fault suite (${SCALE})`, () => {
     const stream = createStream(cluster, tickets, redis, 'r', 4);
     let downMs = 0;
     let restartMs = 0;
+    const probeStats = newStats();
+    const probed: Accepted[] = [];
     try {
       await sleep(3000);
       const t0 = Date.now();
       await stopService(stack, 'redis');
       downMs = Date.now() - t0;
+      const probes = probeDuring(2_000, 'r', probeStats);
+      await sleep(2_000);
       const t1 = Date.now();
       await startService(stack, 'redis');
       restartMs = Date.now() - t1;
+      probed.push(...(await probes));
       await sleep(5000);
     } finally {
       await stream.stop();
       await startService(stack, 'redis');
     }
-    const jobs = stream.accepted;
+    const jobs = [...stream.accepted, ...probed];
     expect(stream.stats.fiveHundreds).toEqual([]);
+    expect(probeStats.fiveHundreds).toEqual([]);
     const c = await expectConsistent('r', jobs, 240_000, false);
     const d = durations(jobs, c.records);
     report('redis_restart', {
@@ -339,6 +364,9 @@ describe(`fault suite (${SCALE})`, () => {
       rolled_back: c.rolledBack,
       lost: c.unfinished,
       posts_503_or_dropped: stream.stats.retried503 + stream.stats.networkErrors,
+      posts_during_outage: probeStats.posts,
+      posts_during_outage_503_or_dropped: probeStats.retried503 + probeStats.networkErrors,
+      posts_during_outage_accepted: probed.length,
       job_ms_max: Math.max(...d),
       drain_ms: c.drainMs,
     });

@@ -32,3 +32,11 @@ describe('error classification', () => {
     await expect(withTimeout('fast', 1000, async () => 42)).resolves.toBe(42);
   });
 });
+
+test("ioredis's fail-fast errors (Redis down or restarting) are transient REDIS_UNAVAILABLE", () => {
+  const maxRetries = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' });
+  expect(classify(maxRetries)).toMatchObject({ code: 'REDIS_UNAVAILABLE', permanent: false });
+  expect(classify(new Error('Connection is closed.'))).toMatchObject({ code: 'REDIS_UNAVAILABLE', permanent: false });
+  expect(classify(new Error('Connection is closed for good, said the bug')).code).toBe('UNKNOWN');
+  expect(httpStatus('REDIS_UNAVAILABLE')).toBe(503);
+});
