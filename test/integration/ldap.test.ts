@@ -110,7 +110,7 @@ describe('LDAP adapter', () => {
     });
     expect(got!.objectClasses).toEqual(expect.arrayContaining(['account', 'posixAccount', 'shadowAccount', 'member']));
 
-    expect(await codeOf(ldap.addUser(user(uid, idBase + 2)))).toEqual({ name: 'PermanentError', code: 'LDAP_ALREADY_EXISTS', permanent: true });
+    expect(await codeOf(ldap.addUser(user(uid, idBase + 2)))).toMatchObject({ name: 'PermanentError', code: 'LDAP_ALREADY_EXISTS', permanent: true });
     expect(await ldap.deleteUser(uid)).toBe(true);
     expect(await ldap.deleteUser(uid)).toBe(false);
     expect(await ldap.getUser(uid)).toBeNull();
@@ -133,7 +133,7 @@ describe('LDAP adapter', () => {
   it('refuses a second account with the same uid number (unique overlay) as a constraint violation', async () => {
     await addUser(user(name('u1'), idBase + 10));
     madeUsers.add(name('u2'));
-    expect(await codeOf(ldap.addUser(user(name('u2'), idBase + 10)))).toEqual({
+    expect(await codeOf(ldap.addUser(user(name('u2'), idBase + 10)))).toMatchObject({
       name: 'PermanentError',
       code: 'LDAP_CONSTRAINT_VIOLATION',
       permanent: true,
@@ -234,7 +234,7 @@ describe('LDAP adapter', () => {
     it('deletes nothing through a name that reads like a DN, a wildcard, or the victim in other case or spacing', async () => {
       const hostiles = ['*', `${victim},${info.ldap.usersBase}`, `${victim},ou=People`, `${victim}\0`, `${victim} `, ` ${victim}`, victim.toUpperCase()];
       for (const hostile of hostiles) {
-        expect(await codeOf(ldap.deleteUser(hostile))).toEqual({ name: 'PermanentError', code: 'LDAP_INVALID_DATA', permanent: true });
+        expect(await codeOf(ldap.deleteUser(hostile))).toMatchObject({ name: 'PermanentError', code: 'LDAP_INVALID_DATA', permanent: true });
         expect((await codeOf(ldap.deleteGroup(hostile))).code).toBe('LDAP_INVALID_DATA');
       }
       expect(await ldap.getUser(victim)).not.toBeNull();
@@ -276,7 +276,7 @@ describe('LDAP adapter', () => {
     });
 
     it.each(['a*', 'a,ou=Group', 'a=b', 'Upper', 'a\0', 'a)(b', ' a', 'x'.repeat(40)])('refuses to create an entry named %j', async (bad) => {
-      expect(await codeOf(ldap.addUser(user(bad, idBase + 43)))).toEqual({ name: 'PermanentError', code: 'LDAP_INVALID_DATA', permanent: true });
+      expect(await codeOf(ldap.addUser(user(bad, idBase + 43)))).toMatchObject({ name: 'PermanentError', code: 'LDAP_INVALID_DATA', permanent: true });
       expect(await codeOf(ldap.addGroup({ cn: bad, gidNumber: idBase + 43 }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
       expect(await codeOf(ldap.addGroup({ cn: name('okgrp'), gidNumber: idBase + 43, members: [bad] }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
       expect(await ldap.getUser(bad)).toBeNull();
@@ -300,7 +300,7 @@ describe('LDAP adapter', () => {
   it('fails over a closed port as transient LDAP_UNAVAILABLE', async () => {
     const nowhere = createLdap({ ...opts, url: 'ldap://127.0.0.1:1' });
     try {
-      expect(await codeOf(nowhere.ping())).toEqual({ name: 'TransientError', code: 'LDAP_UNAVAILABLE', permanent: false });
+      expect(await codeOf(nowhere.ping())).toMatchObject({ name: 'TransientError', code: 'LDAP_UNAVAILABLE', permanent: false });
     } finally {
       await nowhere.close();
     }
@@ -310,7 +310,7 @@ describe('LDAP adapter', () => {
     const wrong = createLdap({ ...opts, bindPassword: 'not-the-password' });
     try {
       const err = await codeOf(wrong.ping());
-      expect(err).toEqual({ name: 'PermanentError', code: 'LDAP_REFUSED', permanent: true });
+      expect(err).toMatchObject({ name: 'PermanentError', code: 'LDAP_REFUSED', permanent: true });
     } finally {
       await wrong.close();
     }
@@ -324,7 +324,7 @@ describe('LDAP adapter', () => {
       process.kill(pid, 'SIGSTOP');
       try {
         const started = Date.now();
-        expect(await codeOf(own.getUser(name('victim')))).toEqual({ name: 'TransientError', code: 'TIMEOUT', permanent: false });
+        expect(await codeOf(own.getUser(name('victim')))).toMatchObject({ name: 'TransientError', code: 'TIMEOUT', permanent: false });
         expect(Date.now() - started).toBeLessThan(2000);
       } finally {
         process.kill(pid, 'SIGCONT');
@@ -356,5 +356,67 @@ describe('LDAP adapter', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('LDAP adapter: modifying People entries', () => {
+  it('replaces, adds and deletes values; adding a value held or deleting one absent is no error', async () => {
+    const uid = name('mod');
+    await addUser(user(uid, idBase + 950, { terms: ['f2098'] }));
+    await ldap.modifyUser(uid, [
+      { op: 'replace', attr: 'loginShell', values: ['/bin/zsh'] },
+      { op: 'add', attr: 'term', values: ['f2098', 'w2099'] }, // f2098 already held
+    ]);
+    let got = await ldap.getUser(uid);
+    expect(got!.loginShell).toBe('/bin/zsh');
+    expect(got!.terms.sort()).toEqual(['f2098', 'w2099']);
+
+    await ldap.modifyUser(uid, [{ op: 'delete', attr: 'term', values: ['w2099', 's2097'] }]); // s2097 never held
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: ['/bin/bash'] }]);
+    got = await ldap.getUser(uid);
+    expect(got!.terms).toEqual(['f2098']);
+    expect(got!.previousLoginShell).toBe('/bin/bash');
+
+    // replace with no values removes the attribute; doing it twice is no error
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: [] }]);
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: [] }]);
+    expect((await ldap.getUser(uid))!.previousLoginShell).toBeUndefined();
+  });
+
+  it('classifies a missing entry, refuses other attributes and non-canonical names before any request', async () => {
+    expect(await codeOf(ldap.modifyUser(name('nobody'), [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]))).toMatchObject({
+      name: 'PermanentError',
+      code: 'LDAP_NO_SUCH_OBJECT',
+      permanent: true,
+    });
+    const uid = name('mod2');
+    await addUser(user(uid, idBase + 951));
+    for (const bad of [
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'uidNumber' as never, values: ['0'] }]),
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'objectClass' as never, values: ['top'] }]),
+      () => ldap.modifyUser(uid, [{ op: 'add', attr: 'term', values: [] }]),
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'loginShell', values: ['a\0b'] }]),
+      () => ldap.modifyUser(uid, []),
+      // "Alice " is alice to slapd: a modify must never reach another entry
+      () => ldap.modifyUser(`${uid.toUpperCase()} `, [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]),
+      () => ldap.modifyUser(`${uid},ou=People`, [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]),
+    ]) {
+      expect(await codeOf(bad())).toMatchObject({ code: 'LDAP_INVALID_DATA', permanent: true });
+    }
+    expect((await ldap.getUser(uid))!.loginShell).toBe('/bin/bash');
+    // a value the schema refuses is classified too
+    expect(await codeOf(ldap.modifyUser(uid, [{ op: 'add', attr: 'loginShell', values: ['/bin/zsh'] }]))).toMatchObject({ permanent: true });
+  });
+
+  it('lists members, by term (term or non-member term), with exact-name entries only', async () => {
+    const a = name('lsa');
+    const b = name('lsb');
+    const term = `s20${10 + Math.floor(Math.random() * 80)}`; // a spring term long past: no other file creates members in it
+    await addUser(user(a, idBase + 960, { terms: [term] }));
+    await addUser(user(b, idBase + 961, { terms: undefined, nonMemberTerms: [term] }));
+    const listed = await ldap.listMembers({ term });
+    expect(listed.map((u) => u.uid).sort()).toEqual([a, b].sort());
+    expect((await ldap.listMembers()).map((u) => u.uid)).toEqual(expect.arrayContaining([a, b, 'ctdalek']));
+    expect(await codeOf(ldap.listMembers({ term: '*)(uid=*' }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
   });
 });
