@@ -19,10 +19,10 @@ import { authorize } from '../auth';
 import { accepted } from './jobs';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
-const emptyBody = z.union([z.undefined(), z.null(), z.object({}).strict()]);
+const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
 /** A JSON object body without `uid` (the uid is the path's), to be merged with it. */
 const objectBody = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).refine((b) => !('uid' in b), { message: 'uid comes from the path', path: ['uid'] });
-const expireBody = z.union([z.undefined(), z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }).strict()]);
+const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
 const listQuery = z
   .object({
     term: termSchema.optional(),
