@@ -78,6 +78,20 @@ function onSignals(log: Logger, stop: () => Promise<void>): void {
   process.on('SIGINT', () => handler('SIGINT'));
 }
 
+/**
+ * `CEOD_TEST_NOW` (an ISO date) fixes the API's idea of today, for tests that
+ * spawn ceod as processes (term checks, expiry). Never set it in production:
+ * it is logged as a warning at start so it cannot go unnoticed.
+ */
+function clockOverride(env: NodeJS.ProcessEnv, log: Logger): { now?: () => Date } {
+  const v = env.CEOD_TEST_NOW;
+  if (!v) return {};
+  const at = new Date(v);
+  if (!/^\d{4}-\d\d-\d\d/.test(v) || Number.isNaN(at.getTime())) throw new ConfigError(`CEOD_TEST_NOW: not an ISO date: ${v}`);
+  log.warn({ now: at.toISOString() }, 'CEOD_TEST_NOW is set: the API clock is fixed (tests only)');
+  return { now: () => new Date(at) };
+}
+
 async function runApi(config: Config, log: Logger, waitMs: number): Promise<void> {
   if (!config.ceod.api_listen) throw new ConfigError('ceod.api_listen: required to serve the API');
   setKerberosEnv(config);
@@ -93,6 +107,7 @@ async function runApi(config: Config, log: Logger, waitMs: number): Promise<void
   const hub = new EventHub(subscriber, store.key.channel());
   await hub.start();
   const app = await buildApp({
+    ...clockOverride(process.env, log),
     config,
     store,
     dispatcher,

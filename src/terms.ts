@@ -2,7 +2,7 @@
  * Terms: `[wsf]YYYY` — winter (Jan–Apr), spring (May–Aug), fall (Sep–Dec).
  * Ordering is by date, never alphabetical (`w2027` comes after `f2026`).
  */
-export const TERM_RE = /^[wsf](19|20)\d\d$/;
+export const TERM_RE = /^[wsf](19|20|21)\d\d$/;
 
 const SEASONS = ['w', 's', 'f'] as const;
 

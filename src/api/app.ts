@@ -32,6 +32,13 @@ export interface ApiDeps {
   checks?: Record<string, () => Promise<void>>;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Method and URL of every route (HEAD excluded), in registration order. */
+    ceodRoutes: readonly { method: string; url: string }[];
+  }
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; job_id?: string };
 }
@@ -59,6 +66,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     disableRequestLogging: false,
     return503OnClosing: true,
     requestIdHeader: false,
+  });
+  // Every route, as registered: the authorization matrix test checks it has a row for each.
+  const routes: { method: string; url: string }[] = [];
+  app.decorate('ceodRoutes', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
   await app.register(fastifySse, { heartbeatInterval: 15_000 });
   // JSON only: anything else is a 415, not a string for the schema to puzzle over.

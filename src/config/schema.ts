@@ -95,6 +95,13 @@ export const configSchema = z
       })
       .strict()
       .refine((s) => s.allowed.includes(s.default), { message: 'default must be one of allowed', path: ['default'] }),
+    expiry: z
+      .object({
+        /** Days into a term before members who did not renew are expired (SPEC §3: one month). */
+        grace_days: int.min(0).max(120).default(30),
+      })
+      .strict()
+      .default({ grace_days: 30 }),
     smtp: z
       .object({
         host: z.string().min(1),

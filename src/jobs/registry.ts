@@ -1,8 +1,13 @@
 /** Every job type by name. A job type is data; the runner interprets them all alike. */
 import type { JobType } from './types';
 import { createMember } from './create-member';
+import { deleteMember } from './delete-member';
+import { expireMembers } from './expire-members';
+import { modifyMember } from './modify-member';
+import { renewMember } from './renew-member';
+import { resetPassword } from './reset-password';
 
-const TYPES: JobType<any>[] = [createMember];
+const TYPES: JobType<any>[] = [createMember, renewMember, modifyMember, resetPassword, deleteMember, expireMembers];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));
 

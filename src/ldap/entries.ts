@@ -21,6 +21,7 @@ export const USER_ATTRIBUTES = [
   'nonMemberTerm',
   'position',
   'mailLocalAddress',
+  'previousLoginShell',
 ];
 
 export const GROUP_ATTRIBUTES = ['objectClass', 'cn', 'gidNumber', 'description', 'uniqueMember'];
@@ -118,6 +119,8 @@ export function toUserEntry(entry: Entry): UserEntry {
   if (givenName !== undefined) u.givenName = givenName;
   if (sn !== undefined) u.sn = sn;
   if (program !== undefined) u.program = program;
+  const previousLoginShell = first(entry, 'previousLoginShell');
+  if (previousLoginShell !== undefined) u.previousLoginShell = previousLoginShell;
   return u;
 }
 

@@ -4,10 +4,10 @@
  * or a filter is escaped; every server answer leaves as a PermanentError or
  * TransientError (see ./classify).
  */
-import type { Client } from 'ldapts';
+import { Attribute, Change, type Client, type Entry } from 'ldapts';
 import type { Config } from '../config/schema';
 import { PermanentError, withTimeout } from '../errors';
-import type { GroupEntry, Ldap, NewGroup, NewUser, UserEntry } from '../workers/adapters';
+import { type GroupEntry, type Ldap, MODIFIABLE_USER_ATTRIBUTES, type NewGroup, type NewUser, type UserChange, type UserEntry } from '../workers/adapters';
 import { classifyLdapError } from './classify';
 import { LdapConnection } from './connection';
 import {
@@ -22,6 +22,7 @@ import {
   values,
 } from './entries';
 import { escapeFilterValue } from './escape';
+import { TERM_RE } from '../terms';
 
 export interface LdapOptions {
   /** `ldap://host:port`, `ldaps://…`, or `ldapi://<url-encoded socket path>`. */
@@ -54,6 +55,17 @@ function checkName(kind: string, name: string): void {
 
 function checkId(kind: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new PermanentError('LDAP_INVALID_DATA', `invalid ${kind} ${n}`);
+}
+
+const MODIFIABLE: ReadonlySet<string> = new Set(MODIFIABLE_USER_ATTRIBUTES);
+
+function checkChange(c: UserChange): void {
+  if (!c || !['replace', 'add', 'delete'].includes(c.op)) throw new PermanentError('LDAP_INVALID_DATA', `invalid change operation ${String(c?.op)}`);
+  if (!MODIFIABLE.has(c.attr)) throw new PermanentError('LDAP_INVALID_DATA', `attribute ${String(c.attr).slice(0, 40)} may not be changed`);
+  if (!Array.isArray(c.values) || c.values.some((v) => typeof v !== 'string' || v === '' || v.includes('\0'))) {
+    throw new PermanentError('LDAP_INVALID_DATA', `invalid values for ${c.attr}`);
+  }
+  if (c.op !== 'replace' && c.values.length === 0) throw new PermanentError('LDAP_INVALID_DATA', `${c.op} of ${c.attr} needs values`);
 }
 
 export function createLdap(opts: LdapOptions): Ldap {
@@ -94,6 +106,15 @@ export function createLdap(opts: LdapOptions): Ldap {
     return searchEntries.length > 0;
   }
 
+  /** The raw entry of exactly `uid`, or null. */
+  async function readUser(uid: string): Promise<Entry | null> {
+    const filter = `(&(objectClass=posixAccount)(uid=${escapeFilterValue(uid)}))`;
+    const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
+      c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES }),
+    );
+    return searchEntries.find((e) => values(e, 'uid').includes(uid)) ?? null;
+  }
+
   return {
     async getUser(uid: string): Promise<UserEntry | null> {
       const filter = `(&(objectClass=posixAccount)(uid=${escapeFilterValue(uid)}))`;
@@ -118,6 +139,51 @@ export function createLdap(opts: LdapOptions): Ldap {
     async deleteUser(uid: string): Promise<boolean> {
       checkName('uid', uid);
       return del(userDn(uid, usersBase));
+    },
+
+    async modifyUser(uid: string, changes: UserChange[]): Promise<void> {
+      checkName('uid', uid);
+      if (!Array.isArray(changes) || changes.length === 0) throw new PermanentError('LDAP_INVALID_DATA', 'no changes');
+      changes.forEach(checkChange);
+      const dn = userDn(uid, usersBase);
+      // add/delete are ensures: only the values missing (or present) are sent, so
+      // "attribute or value exists" / "no such attribute" mean a concurrent writer
+      // changed the entry between our read and write; one fresh read settles it.
+      for (let round = 0; ; round++) {
+        const current = await readUser(uid);
+        if (!current) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `modify ${dn}: no such object`);
+        const ldapChanges: Change[] = [];
+        for (const c of changes) {
+          const held = new Set(values(current, c.attr));
+          const wanted = [...new Set(c.values)];
+          const send = c.op === 'add' ? wanted.filter((v) => !held.has(v)) : c.op === 'delete' ? wanted.filter((v) => held.has(v)) : wanted;
+          if (c.op === 'replace' && send.length === 0 && held.size === 0) continue;
+          if (c.op !== 'replace' && send.length === 0) continue;
+          ldapChanges.push(new Change({ operation: c.op, modification: new Attribute({ type: c.attr, values: send }) }));
+        }
+        if (ldapChanges.length === 0) return;
+        try {
+          await op(`modify ${dn}`, (client) => client.modify(dn, ldapChanges));
+          return;
+        } catch (e) {
+          const raced = /\(code (16|20)\)$/.test((e as Error).message);
+          if (!raced || round > 0) throw e;
+        }
+      }
+    },
+
+    async listMembers(opts: { term?: string } = {}): Promise<UserEntry[]> {
+      let filter = '(&(objectClass=posixAccount)(objectClass=member))';
+      if (opts.term !== undefined) {
+        if (typeof opts.term !== 'string' || !TERM_RE.test(opts.term)) throw new PermanentError('LDAP_INVALID_DATA', 'invalid term');
+        const t = escapeFilterValue(opts.term);
+        filter = `(&(objectClass=posixAccount)(objectClass=member)(|(term=${t})(nonMemberTerm=${t})))`;
+      }
+      const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
+        c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } }),
+      );
+      // Only canonical names: anything else was not made by ceod and cannot be addressed by it.
+      return searchEntries.map(toUserEntry).filter((u) => NAME.test(u.uid));
     },
 
     async getGroup(cn: string): Promise<GroupEntry | null> {

@@ -23,6 +23,34 @@ export interface UserEntry {
   positions: string[];
   mailLocalAddresses: string[];
   objectClasses: string[];
+  /** The shell before expiry (`previousLoginShell`), restored on renewal. */
+  previousLoginShell?: string;
+}
+
+/** Attributes of a People entry that jobs change after creation. */
+export const MODIFIABLE_USER_ATTRIBUTES = [
+  'loginShell',
+  'previousLoginShell',
+  'term',
+  'nonMemberTerm',
+  'position',
+  'program',
+  'cn',
+  'givenName',
+  'sn',
+  'mailLocalAddress',
+] as const;
+export type ModifiableUserAttribute = (typeof MODIFIABLE_USER_ATTRIBUTES)[number];
+
+/**
+ * One change to a People entry. `replace` with no values removes the attribute;
+ * `add` of a value already there and `delete` of one absent are no error
+ * (steps are ensures).
+ */
+export interface UserChange {
+  op: 'replace' | 'add' | 'delete';
+  attr: ModifiableUserAttribute;
+  values: string[];
 }
 
 /** What creating a People entry needs. `kind` picks the `member` or `club` class. */
@@ -63,6 +91,10 @@ export interface Ldap {
   addUser(user: NewUser): Promise<void>;
   /** Returns false if there was nothing to delete. */
   deleteUser(uid: string): Promise<boolean>;
+  /** Applies `changes` in one atomic modify. No such user: PermanentError LDAP_NO_SUCH_OBJECT. */
+  modifyUser(uid: string, changes: UserChange[]): Promise<void>;
+  /** Every People entry with the `member` class, optionally only those holding `term` (as a term or non-member term). */
+  listMembers(opts?: { term?: string }): Promise<UserEntry[]>;
   getGroup(cn: string): Promise<GroupEntry | null>;
   /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
   addGroup(group: NewGroup): Promise<void>;

@@ -52,7 +52,7 @@ export function freePort(): Promise<number> {
  */
 export async function startCeod(
   stack: StackInfo,
-  opts: { name: string; procs?: ProcName[]; edits?: Partial<Record<ProcName | 'all', IniEdits>> } = { name: 'e2e' },
+  opts: { name: string; procs?: ProcName[]; edits?: Partial<Record<ProcName | 'all', IniEdits>>; env?: NodeJS.ProcessEnv } = { name: 'e2e' },
 ): Promise<CeodCluster> {
   const dir = mkdtempSync(join(tmpdir(), `ceod-${opts.name}-`));
   mkdirSync(join(dir, 'logs'));
@@ -85,7 +85,7 @@ export async function startCeod(
     procs,
     async start(name) {
       const out = createWriteStream(join(dir, 'logs', `${name}.log`), { flags: 'a' });
-      const env = { ...process.env };
+      const env = { ...process.env, ...opts.env };
       delete env.KRB5_CLIENT_KTNAME;
       delete env.KRB5CCNAME;
       env.KRB5RCACHEDIR = stack.krb5.rcacheDir;

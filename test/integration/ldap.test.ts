@@ -358,3 +358,65 @@ describe('LDAP adapter', () => {
     }
   });
 });
+
+describe('LDAP adapter: modifying People entries', () => {
+  it('replaces, adds and deletes values; adding a value held or deleting one absent is no error', async () => {
+    const uid = name('mod');
+    await addUser(user(uid, idBase + 950, { terms: ['f2098'] }));
+    await ldap.modifyUser(uid, [
+      { op: 'replace', attr: 'loginShell', values: ['/bin/zsh'] },
+      { op: 'add', attr: 'term', values: ['f2098', 'w2099'] }, // f2098 already held
+    ]);
+    let got = await ldap.getUser(uid);
+    expect(got!.loginShell).toBe('/bin/zsh');
+    expect(got!.terms.sort()).toEqual(['f2098', 'w2099']);
+
+    await ldap.modifyUser(uid, [{ op: 'delete', attr: 'term', values: ['w2099', 's2097'] }]); // s2097 never held
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: ['/bin/bash'] }]);
+    got = await ldap.getUser(uid);
+    expect(got!.terms).toEqual(['f2098']);
+    expect(got!.previousLoginShell).toBe('/bin/bash');
+
+    // replace with no values removes the attribute; doing it twice is no error
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: [] }]);
+    await ldap.modifyUser(uid, [{ op: 'replace', attr: 'previousLoginShell', values: [] }]);
+    expect((await ldap.getUser(uid))!.previousLoginShell).toBeUndefined();
+  });
+
+  it('classifies a missing entry, refuses other attributes and non-canonical names before any request', async () => {
+    expect(await codeOf(ldap.modifyUser(name('nobody'), [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]))).toMatchObject({
+      name: 'PermanentError',
+      code: 'LDAP_NO_SUCH_OBJECT',
+      permanent: true,
+    });
+    const uid = name('mod2');
+    await addUser(user(uid, idBase + 951));
+    for (const bad of [
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'uidNumber' as never, values: ['0'] }]),
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'objectClass' as never, values: ['top'] }]),
+      () => ldap.modifyUser(uid, [{ op: 'add', attr: 'term', values: [] }]),
+      () => ldap.modifyUser(uid, [{ op: 'replace', attr: 'loginShell', values: ['a\0b'] }]),
+      () => ldap.modifyUser(uid, []),
+      // "Alice " is alice to slapd: a modify must never reach another entry
+      () => ldap.modifyUser(`${uid.toUpperCase()} `, [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]),
+      () => ldap.modifyUser(`${uid},ou=People`, [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]),
+    ]) {
+      expect(await codeOf(bad())).toMatchObject({ code: 'LDAP_INVALID_DATA', permanent: true });
+    }
+    expect((await ldap.getUser(uid))!.loginShell).toBe('/bin/bash');
+    // a value the schema refuses is classified too
+    expect(await codeOf(ldap.modifyUser(uid, [{ op: 'add', attr: 'loginShell', values: ['/bin/zsh'] }]))).toMatchObject({ permanent: true });
+  });
+
+  it('lists members, by term (term or non-member term), with exact-name entries only', async () => {
+    const a = name('lsa');
+    const b = name('lsb');
+    const term = `s20${10 + Math.floor(Math.random() * 80)}`; // a spring term long past: no other file creates members in it
+    await addUser(user(a, idBase + 960, { terms: [term] }));
+    await addUser(user(b, idBase + 961, { terms: undefined, nonMemberTerms: [term] }));
+    const listed = await ldap.listMembers({ term });
+    expect(listed.map((u) => u.uid).sort()).toEqual([a, b].sort());
+    expect((await ldap.listMembers()).map((u) => u.uid)).toEqual(expect.arrayContaining([a, b, 'ctdalek']));
+    expect(await codeOf(ldap.listMembers({ term: '*)(uid=*' }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
+  });
+});

@@ -1,16 +1,56 @@
-/** Member routes: create and read (SPEC §5). */
-import type { FastifyInstance } from 'fastify';
+/** Member routes (SPEC §5): create, read, list, renew, modify, reset password, delete, expire. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../errors';
 import { createMember, createMemberPayload } from '../../jobs/create-member';
-import { uidSchema } from '../../jobs/fields';
+import { deleteMember } from '../../jobs/delete-member';
+import { expireMembers } from '../../jobs/expire-members';
+import { termSchema, uidSchema } from '../../jobs/fields';
+import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
+import { renewalKind, renewMember, renewMemberPayload } from '../../jobs/renew-member';
+import { resetPassword } from '../../jobs/reset-password';
 import { submitJob } from '../../jobs/submit';
-import { isPastTerm, sortTerms } from '../../terms';
+import type { JobType } from '../../jobs/types';
+import { expiryThreshold, selectExpired } from '../../expiry';
+import { isPastTerm, sortTerms, termOf } from '../../terms';
+import type { UserEntry } from '../../workers/adapters';
 import { type ApiDeps, idempotencyKey, parseOr400 } from '../app';
 import { authorize } from '../auth';
 import { accepted } from './jobs';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
+const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
+/** A JSON object body without `uid` (the uid is the path's), to be merged with it. */
+const objectBody = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).refine((b) => !('uid' in b), { message: 'uid comes from the path', path: ['uid'] });
+const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
+const listQuery = z
+  .object({
+    term: termSchema.optional(),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
+    offset: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').default(0),
+  })
+  .strict();
+
+/** Idempotency-Key replay, submission, and the 409 that names the job holding the member. */
+async function enqueue<P>(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, type: JobType<P>, payload: P, uid: string) {
+  const caller = req.caller!;
+  const key = idempotencyKey(req);
+  if (key) {
+    const prior = await deps.store.idempotent(caller.uid, key);
+    if (prior) return accepted(reply, prior, true);
+  }
+  const result = await submitJob(deps, type, payload, caller.uid, key);
+  if (result.kind === 'conflict') {
+    throw Object.assign(new PermanentError('CONFLICT', `a job for ${uid} is already queued or running: ${result.id}`, 'uid'), { jobId: result.id });
+  }
+  return accepted(reply, result.id, result.kind === 'idempotent');
+}
+
+async function existingUser(deps: ApiDeps, uid: string): Promise<UserEntry> {
+  const user = await deps.ldap.getUser(uid);
+  if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
+  return user;
+}
 
 export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
   const now = deps.now ?? (() => new Date());
@@ -42,8 +82,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
   api.get('/members/:uid', async (req) => {
     const { uid } = parseOr400(uidParams, req.params, 'params');
     const caller = req.caller!;
-    const user = await deps.ldap.getUser(uid);
-    if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
+    const user = await existingUser(deps, uid);
     const groups = await deps.ldap.groupsOf(uid);
     const body: Record<string, unknown> = {
       uid: user.uid,
@@ -65,6 +104,77 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
       body.forwarding_addresses = (await deps.homeDirs.readForward(deps.config.members.home_root, uid).catch(() => null)) ?? [];
     }
     return body;
+  });
+
+  // Any member may list; the directory is readable to members anyway.
+  api.get('/members', async (req) => {
+    const q = parseOr400(listQuery, req.query, 'query');
+    const all = (await deps.ldap.listMembers(q.term ? { term: q.term } : {})).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    return {
+      total: all.length,
+      offset: q.offset,
+      limit: q.limit,
+      members: all.slice(q.offset, q.offset + q.limit).map((u) => ({
+        uid: u.uid,
+        cn: u.cn,
+        program: u.program,
+        terms: sortTerms(u.terms),
+        non_member_terms: sortTerms(u.nonMemberTerms),
+        is_club_rep: u.nonMemberTerms.length > 0 && u.terms.length === 0,
+      })),
+    };
+  });
+
+  api.post('/members/expire', async (req, reply) => {
+    authorize(req, req.caller!.isSyscom, 'expire members');
+    const body = parseOr400(expireBody, req.body, 'body') ?? {};
+    const today = now();
+    const threshold = expiryThreshold(today, deps.config.expiry.grace_days);
+    const uids = selectExpired(await deps.ldap.listMembers(), threshold, deps.config.shells.expired);
+    if (body.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
+    return enqueue(deps, req, reply, expireMembers, { threshold, current_term: termOf(today), uids }, 'expire');
+  });
+
+  api.patch('/members/:uid', async (req, reply) => {
+    const { uid } = parseOr400(uidParams, req.params, 'params');
+    authorize(req, req.caller!.uid === uid || req.caller!.isSyscom, `modify ${uid}`);
+    const body = parseOr400(objectBody, req.body, 'body');
+    const payload = parseOr400(modifyMemberPayload, { uid, ...body }, 'body');
+    if (payload.login_shell !== undefined && !deps.config.shells.allowed.includes(payload.login_shell)) {
+      throw new PermanentError('BAD_REQUEST', `login_shell: must be one of ${deps.config.shells.allowed.join(', ')}`, 'login_shell');
+    }
+    await existingUser(deps, uid);
+    return enqueue(deps, req, reply, modifyMember, payload, uid);
+  });
+
+  api.post('/members/:uid/renew', async (req, reply) => {
+    const { uid } = parseOr400(uidParams, req.params, 'params');
+    authorize(req, req.caller!.isStaff, 'renew members');
+    const body = parseOr400(objectBody, req.body, 'body');
+    const payload = parseOr400(renewMemberPayload, { uid, ...body }, 'body');
+    const kind = renewalKind(payload);
+    const past = kind.terms.find((t) => isPastTerm(t, now()));
+    if (past) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${past} is in the past`, kind.field);
+    const user = await existingUser(deps, uid);
+    const clash = kind.terms.find((t) => user[kind.other].includes(t));
+    if (clash) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${uid} already holds ${clash} as the other kind of term`, kind.field);
+    return enqueue(deps, req, reply, renewMember, payload, uid);
+  });
+
+  api.post('/members/:uid/pwreset', async (req, reply) => {
+    const { uid } = parseOr400(uidParams, req.params, 'params');
+    authorize(req, req.caller!.isStaff, 'reset passwords');
+    parseOr400(emptyBody, req.body, 'body');
+    await existingUser(deps, uid);
+    return enqueue(deps, req, reply, resetPassword, { uid }, uid);
+  });
+
+  api.delete('/members/:uid', async (req, reply) => {
+    const { uid } = parseOr400(uidParams, req.params, 'params');
+    authorize(req, req.caller!.isSyscom, 'delete members');
+    parseOr400(emptyBody, req.body, 'body');
+    await existingUser(deps, uid);
+    return enqueue(deps, req, reply, deleteMember, { uid }, uid);
   });
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The authorization matrix (SPEC §5) as one table: every API route × {no
+ * ticket, invalid token, regular1 on self, regular1 on someone else, office1,
+ * ctdalek} → the expected status, with no job enqueued on any 4xx. The route
+ * list comes from the app itself (buildApp records every route it registers),
+ * so a route added without a row here fails the first test.
+ */
+import IORedis, { type Redis } from 'ioredis';
+import { buildApp } from '../../src/api/app';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/log';
+import { call, type CeodCluster, startCeod, Tickets, waitForJob } from '../helpers/ceod';
+import { testStack } from '../helpers/stack';
+
+const stack = testStack();
+const newUid = () => `z${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+const person = (uid: string) => ({ uid, cn: `Authz ${uid}`, given_name: 'Authz', sn: uid, terms: ['f2099'] });
+
+type Column = 'self' | 'other' | 'office' | 'syscom';
+/** Who the request targets in each column: the caller's own account/job, or someone else's. */
+interface Targets {
+  uid: string;
+  job: string;
+}
+interface Row {
+  path: (t: Targets) => string;
+  body?: () => unknown;
+  headers?: Record<string, string>;
+  expect: Record<Column, number>;
+}
+
+let victim: string; // someone else's account, for writes that must not touch seed users
+let doomed: string; // deleted by ctdalek's cell
+let regularJob: string; // a job regular1 asked for
+let otherJob: string; // a job ctdalek asked for
+
+/** One row per route, keyed `METHOD url` exactly as Fastify registered it. */
+const TABLE: Record<string, Row> = {
+  'POST /api/members': { path: () => '/api/members', body: () => person(newUid()), expect: { self: 403, other: 403, office: 202, syscom: 202 } },
+  'GET /api/members': { path: () => '/api/members?term=f2099&limit=5', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'GET /api/members/:uid': { path: (t) => `/api/members/${t.uid}`, expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'PATCH /api/members/:uid': { path: (t) => `/api/members/${t.uid}`, body: () => ({ login_shell: '/bin/bash' }), expect: { self: 202, other: 403, office: 403, syscom: 202 } },
+  'POST /api/members/:uid/renew': { path: (t) => `/api/members/${t.uid}/renew`, body: () => ({ terms: ['f2099'] }), expect: { self: 403, other: 403, office: 202, syscom: 202 } },
+  'POST /api/members/:uid/pwreset': { path: (t) => `/api/members/${t.uid}/pwreset`, expect: { self: 403, other: 403, office: 202, syscom: 202 } },
+  'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'POST /api/members/expire': { path: () => '/api/members/expire', body: () => ({ dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
+  'GET /api/jobs/:id': { path: (t) => `/api/jobs/${t.job}`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
+  'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
+};
+
+const COLUMNS: { name: Column | 'no ticket' | 'invalid token'; as: string | null; headers?: Record<string, string>; target: () => Targets }[] = [
+  { name: 'no ticket', as: null, target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'invalid token', as: null, headers: { authorization: 'Negotiate YWJjZGVm' }, target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'self', as: 'regular1', target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'other', as: 'regular1', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'office', as: 'office1', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'syscom', as: 'ctdalek', target: () => ({ uid: victim, job: otherJob }) },
+];
+
+let cluster: CeodCluster;
+let tickets: Tickets;
+let redis: Redis;
+const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+
+beforeAll(async () => {
+  tickets = new Tickets(stack);
+  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  cluster = await startCeod(stack, { name: 'authz' });
+  redis = new IORedis(stack.redis.url);
+  victim = newUid();
+  doomed = newUid();
+  for (const uid of [victim, doomed]) {
+    const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid));
+    otherJob = res.body.id;
+    expect((await waitForJob(cluster, tickets, 'ctdalek', otherJob)).state).toBe('completed');
+  }
+  const mine = await call(cluster, tickets, 'regular1', 'PATCH', '/api/members/regular1', { forwarding_addresses: ['regular1@example.org'] });
+  regularJob = mine.body.id;
+  expect((await waitForJob(cluster, tickets, 'regular1', regularJob)).state).toBe('completed');
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  redis?.disconnect();
+});
+
+test('the table has exactly one row per API route', async () => {
+  const config = loadConfig(stack.configs.api);
+  const app = await buildApp({ config, log: createLogger({ level: 'silent', host: 'test', process: 'test' }), authenticate: async () => ({ principal: 'x' }) } as never);
+  await app.ready();
+  const routes = app.ceodRoutes.filter((r) => r.url.startsWith('/api')).map((r) => `${r.method} ${r.url}`);
+  await app.close();
+  expect([...new Set(routes)].sort()).toEqual(Object.keys(TABLE).sort());
+});
+
+describe.each(Object.entries(TABLE))('%s', (route, row) => {
+  test.each(COLUMNS.map((c) => [c.name, c] as const))('%s', async (_name, col) => {
+    const expected = col.name === 'no ticket' || col.name === 'invalid token' ? 401 : row.expect[col.name];
+    const method = route.split(' ')[0]!;
+    const before = await jobCount();
+    const res = await call(cluster, tickets, col.as, method, row.path(col.target()), row.body?.(), { ...row.headers, ...col.headers });
+    expect([route, col.name, res.status]).toEqual([route, col.name, expected]);
+    if (res.status >= 400) {
+      expect(await jobCount()).toBe(before);
+      if (res.status === 403) expect(res.body.error.code).toBe('FORBIDDEN');
+    }
+    // Let each accepted job finish, so the next cell does not meet the member lock (409).
+    if (res.status === 202) expect((await waitForJob(cluster, tickets, col.as!, res.body.id)).state).toBe('completed');
+  }, 60_000);
+});
