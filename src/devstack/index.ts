@@ -6,3 +6,4 @@ export { stackLayout } from './layout';
 export { PORT_OFFSETS, BASE_PORTS, stackPorts } from './ports';
 export { DevstackError } from './processes';
 export * from './types';
+export { MAIN, freePort, startCeod, waitFor, Tickets, type CeodCluster, type IniEdits, type ProcName } from './ceod-cluster';
