@@ -8,6 +8,7 @@ import { chown, cp, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { StackInfo } from '../src/devstack';
+import { createKadmin } from '../src/krb5/kadmin';
 import { pool } from './http';
 
 export interface Rate {
@@ -111,4 +112,17 @@ export async function mailmanBaseline(info: StackInfo, tag: string, ops: number,
     await res.arrayBuffer();
     if (res.status !== 201) throw new Error(`mailman subscribe: HTTP ${res.status}`);
   });
+}
+
+/** For reference only (not a baseline): addprinc through ceod's own kadmin adapter, one long-lived session. */
+export async function kadminSessionRate(info: StackInfo, tag: string, ops: number): Promise<Rate> {
+  const k = createKadmin({ kadminPath: 'kadmin', principal: info.krb5.adminPrincipal, keytab: info.krb5.adminKeytab, realm: info.realm, krb5Config: info.krb5.config, timeoutMs: 10_000 });
+  try {
+    await k.ping();
+    return await timed('kadmin addprinc (ceod session)', ops, 4, async (i) => {
+      await k.addPrincipal(`${tag}s${i}`, randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'), { needChange: true });
+    });
+  } finally {
+    await k.close();
+  }
 }

@@ -15,7 +15,8 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, Worker } from 'bullmq';
-import { startCeod, startStack, stopStack, Tickets, type CeodCluster, type StackInfo } from '../src/devstack';
+import { startStack, stopStack, type StackInfo } from '../src/devstack';
+import { startCeod, Tickets, type CeodCluster } from '../src/devstack/ceod-cluster';
 import { REPO_ROOT } from '../src/devstack/layout';
 import { loadConfig } from '../src/config/load';
 import { createLogger } from '../src/log';
@@ -26,7 +27,7 @@ import { Dispatcher } from '../src/workers/dispatcher';
 import { Runner } from '../src/workers/runner';
 import type { Adapters } from '../src/workers/adapters';
 import { z } from 'zod';
-import { homeBaseline, kadminBaseline, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
+import { homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
 import { median, percentile, pool, request, sse, type SseEvent } from './http';
 
 const argv = process.argv.slice(2);
@@ -117,6 +118,9 @@ async function scenarioThroughput(ctx: Ctx, redis: IORedis): Promise<void> {
   const slowest = baselines.reduce((a, b) => (a.per_s <= b.per_s ? a : b));
   for (const b of baselines) row(`baseline ${b.name}`, `${round(b.per_s, 1)}/s`, `c=${b.concurrency}`);
   results['baselines'] = Object.fromEntries(baselines.map((b) => [b.name, { per_s: round(b.per_s, 1), concurrency: b.concurrency, ops: b.ops }]));
+  const session = await kadminSessionRate(ctx.info, TAG, BASE_OPS);
+  row(`reference ${session.name}`, `${round(session.per_s, 1)}/s`, 'not a baseline: what the admin worker uses');
+  results['reference'] = { kadmin_session_addprinc_per_s: round(session.per_s, 1) };
 
   say(`scenario 1: ${N} create-member jobs through the API at concurrency ${CONCURRENCIES.join(', ')}`);
   const mem0 = await usedMemory(redis);

@@ -1,4 +1,5 @@
 /** The local server stack for development, tests and benchmarks: see types.ts for the glossary. */
+// Not re-exported here: ./ceod-cluster loads the native kerberos module, which jest's globalSetup (it imports this index) must not load into a process that later runs tests in band.
 export { startStack, upStack, stopStack, startService, stopService, stopProcesses, stackStatus, type UpResult } from './stack';
 export { readStackInfo } from './stack-info';
 export { acquireLease, releaseLease } from './stack-lock';
@@ -6,4 +7,3 @@ export { stackLayout } from './layout';
 export { PORT_OFFSETS, BASE_PORTS, stackPorts } from './ports';
 export { DevstackError } from './processes';
 export * from './types';
-export { MAIN, freePort, startCeod, waitFor, Tickets, type CeodCluster, type IniEdits, type ProcName } from './ceod-cluster';

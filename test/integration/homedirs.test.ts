@@ -117,7 +117,7 @@ describe('HomeDirs.create', () => {
   it('refuses a home that belongs to someone else, or is not a directory', async () => {
     fs.mkdirSync(join(root, 'taken'));
     fs.chownSync(join(root, 'taken'), OTHER, OTHER);
-    expect(await codeOf(homes.create(root, 'taken', UID, GID, skel))).toEqual({ name: 'PermanentError', code: 'HOME_EXISTS', permanent: true });
+    expect(await codeOf(homes.create(root, 'taken', UID, GID, skel))).toMatchObject({ name: 'PermanentError', code: 'HOME_EXISTS', permanent: true });
     expect(fs.readdirSync(join(root, 'taken'))).toEqual([]);
 
     fs.writeFileSync(join(root, 'afile'), 'x');
@@ -126,7 +126,7 @@ describe('HomeDirs.create', () => {
 
   it('refuses a symlink at the home path, and leaves its target alone', async () => {
     fs.symlinkSync(outside, join(root, 'linked'));
-    expect(await codeOf(homes.create(root, 'linked', UID, GID, skel))).toEqual({ name: 'PermanentError', code: 'HOME_UNSAFE_PATH', permanent: true });
+    expect(await codeOf(homes.create(root, 'linked', UID, GID, skel))).toMatchObject({ name: 'PermanentError', code: 'HOME_UNSAFE_PATH', permanent: true });
     expect(fs.readdirSync(outside)).toEqual(['precious']);
     expect(owner(outside)).toEqual([0, 0]);
   });
@@ -237,7 +237,7 @@ describe('HomeDirs .forward', () => {
   );
 
   it('refuses a missing home, a symlinked home, and a home of another user', async () => {
-    expect(await codeOf(homes.writeForward(root, 'nobody', UID, GID, ['a@b.org']))).toEqual({ name: 'PermanentError', code: 'HOME_MISSING', permanent: true });
+    expect(await codeOf(homes.writeForward(root, 'nobody', UID, GID, ['a@b.org']))).toMatchObject({ name: 'PermanentError', code: 'HOME_MISSING', permanent: true });
     fs.symlinkSync(outside, join(root, 'symhome'));
     expect((await codeOf(homes.writeForward(root, 'symhome', UID, GID, ['a@b.org']))).code).toBe('HOME_UNSAFE_PATH');
     expect(fs.readdirSync(outside)).not.toContain('.forward');
