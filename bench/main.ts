@@ -407,7 +407,13 @@ async function main(): Promise<void> {
   // Production timings (the e2e tests shorten them), logs at the default level.
   const cluster = await startCeod(info, {
     name: 'bench',
-    edits: { all: { ceod: { lock_duration_ms: 10000, stalled_interval_ms: 5000, step_backoff_ms: 500, step_backoff_max_ms: 8000, shutdown_grace_ms: 10000 } } },
+    edits: {
+      all: {
+        ceod: { lock_duration_ms: 10000, stalled_interval_ms: 5000, step_backoff_ms: 500, step_backoff_max_ms: 8000, shutdown_grace_ms: 10000 },
+        // --kadmin-per-process: the adapter as it was before the session (for a before/after figure).
+        ...(argv.includes('--kadmin-per-process') ? { kerberos: { kadmin_session: 'false' } } : {}),
+      },
+    },
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const ctx: Ctx = { info, cluster, tickets, agent };

@@ -416,5 +416,6 @@ export function kadminOptionsFromConfig(config: Config): KadminOptions {
     realm: k.realm,
     ...(k.krb5_config ? { krb5Config: k.krb5_config } : {}),
     timeoutMs: k.timeout_ms,
+    session: k.kadmin_session,
   };
 }
