@@ -73,6 +73,8 @@ export const configSchema = z
         admin_principal: z.string().min(1),
         admin_keytab: absPath.optional(),
         kadmin_path: z.string().default('kadmin'),
+        /** One long-lived kadmin session (default) or a kadmin process per operation. */
+        kadmin_session: bool.default(true),
         timeout_ms: int.positive().default(10000),
       })
       .strict(),

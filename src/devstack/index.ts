@@ -1,4 +1,5 @@
 /** The local server stack for development, tests and benchmarks: see types.ts for the glossary. */
+// Not re-exported here: ./ceod-cluster loads the native kerberos module, which jest's globalSetup (it imports this index) must not load into a process that later runs tests in band.
 export { startStack, upStack, stopStack, startService, stopService, stopProcesses, stackStatus, type UpResult } from './stack';
 export { readStackInfo } from './stack-info';
 export { acquireLease, releaseLease } from './stack-lock';

@@ -93,6 +93,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): P
       if (err) reject(new DevstackError(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
       else resolve({ stdout, stderr });
     });
+    // The tool may exit before reading its stdin: its exit status tells what happened, not EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(stdin);
   });
 }

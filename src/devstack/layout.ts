@@ -1,8 +1,18 @@
 /** Where everything of a stack lives inside its directory. */
-import { resolve, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve, join } from 'node:path';
 
-/** The repository root (this file is src/devstack/*.ts or dist/devstack/*.js). */
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+/**
+ * The repository root: the nearest directory above this file holding
+ * package.json (this file is src/devstack/*.ts, dist/devstack/*.js, or
+ * dist-bench/src/devstack/*.js when the benchmarks compile it).
+ */
+export const REPO_ROOT = (() => {
+  for (let d = resolve(__dirname, '..'); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return d;
+  }
+  return resolve(__dirname, '..', '..');
+})();
 
 /** The LDAP schema files shipped with the project. */
 export const SCHEMA_DIR = join(REPO_ROOT, 'schema');

@@ -150,7 +150,7 @@ describe('kadmin adapter', () => {
     await broken.close();
   });
 
-  it('passes the password only on stdin, and never KRB5_CLIENT_KTNAME', async () => {
+  it('passes the password only on stdin, and never KRB5_CLIENT_KTNAME (a process per operation)', async () => {
     // A stand-in kadmin that records what it was given.
     const fake = join(scratch, 'fake-kadmin');
     writeFileSync(
@@ -161,7 +161,7 @@ describe('kadmin adapter', () => {
     const saved = process.env.KRB5_CLIENT_KTNAME;
     process.env.KRB5_CLIENT_KTNAME = '/etc/some.keytab';
     try {
-      const k = createKadmin({ ...opts, kadminPath: fake });
+      const k = createKadmin({ ...opts, kadminPath: fake, session: false });
       await k.addPrincipal('alice', 'Very-secret-pass-1234', { needChange: true });
       await k.close();
     } finally {
@@ -175,6 +175,42 @@ describe('kadmin adapter', () => {
     const env = readFileSync(join(scratch, 'env'), 'utf8');
     expect(env).not.toContain('KRB5_CLIENT_KTNAME');
     expect(env).toContain(`KRB5_CONFIG=${info.krb5.config}`);
+  });
+
+  it('on the session, the password goes only to stdin, never argv; kadmin\'s echo of it is dropped', async () => {
+    // A stand-in interactive kadmin: prompts, echoes each line it reads (as kadmin does), answers.
+    const fake = join(scratch, 'fake-session-kadmin');
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${scratch}/sargv\nenv > ${scratch}/senv\nprintf 'kadmin:  '\nwhile IFS= read -r line; do printf '%s\\n' "$line" >> ${scratch}/sstdin; printf '%s\\nPrincipal "x" created.\\nkadmin:  ' "$line"; done\n`,
+    );
+    chmodSync(fake, 0o755);
+    const saved = process.env.KRB5_CLIENT_KTNAME;
+    process.env.KRB5_CLIENT_KTNAME = '/etc/some.keytab';
+    try {
+      const k = createKadmin({ ...opts, kadminPath: fake });
+      await k.addPrincipal('alice', 'Very-secret-pass-1234', { needChange: true });
+      await k.addPrincipal('bob', 'Other-secret-pass-5678', { needChange: false });
+      await k.close();
+    } finally {
+      if (saved === undefined) delete process.env.KRB5_CLIENT_KTNAME;
+      else process.env.KRB5_CLIENT_KTNAME = saved;
+    }
+    const argv = readFileSync(join(scratch, 'sargv'), 'utf8').split('\n');
+    expect(argv).toEqual(['-k', '-t', info.krb5.adminKeytab, '-p', info.krb5.adminPrincipal, '-r', realm, '']);
+    expect(readFileSync(join(scratch, 'sstdin'), 'utf8')).toBe('addprinc +needchange -pw "Very-secret-pass-1234" alice\naddprinc -pw "Other-secret-pass-5678" bob\n');
+    const env = readFileSync(join(scratch, 'senv'), 'utf8');
+    expect(env).not.toContain('KRB5_CLIENT_KTNAME');
+    expect(env).toContain(`KRB5_CONFIG=${info.krb5.config}`);
+  });
+
+  it('a failure on the session is classified, and its message never holds the password', async () => {
+    const p = `t${Date.now().toString(36)}s`;
+    await kadmin.addPrincipal(p, 'Session-pass-1234', { needChange: true });
+    made.add(p);
+    const err = await codeOf(kadmin.addPrincipal(p, 'Session-pass-5678', { needChange: true }));
+    expect(err).toMatchObject({ name: 'PermanentError', code: 'KRB5_PRINCIPAL_EXISTS' });
+    expect(err.message).not.toContain('Session-pass');
   });
 
   it('kills a kadmin that hangs, and reports TIMEOUT', async () => {

@@ -1,0 +1,128 @@
+/**
+ * Baselines of scenario 1: the same writes a create-member does, done directly
+ * with the native tools and clients, each backend alone.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chown, cp, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from 'ldapts';
+import type { StackInfo } from '../src/devstack';
+import { createKadmin } from '../src/krb5/kadmin';
+import { pool } from './http';
+
+export interface Rate {
+  name: string;
+  ops: number;
+  concurrency: number;
+  seconds: number;
+  per_s: number;
+}
+
+async function timed(name: string, ops: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Rate> {
+  const t0 = process.hrtime.bigint();
+  await pool(ops, concurrency, op);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { name, ops, concurrency, seconds, per_s: ops / seconds };
+}
+
+/** ldapts on one bound connection: a People entry + its personal group per member. */
+export async function ldapBaseline(info: StackInfo, tag: string, ops: number, concurrency: number, firstNumber: number): Promise<Rate> {
+  const client = new Client({ url: info.ldap.url });
+  await client.bind(info.ldap.adminDn, info.ldap.adminPassword);
+  try {
+    return await timed('ldap user+group (ldapts)', ops, concurrency, async (i) => {
+      const uid = `${tag}l${i}`;
+      const n = String(firstNumber + i);
+      await client.add(`uid=${uid},${info.ldap.usersBase}`, {
+        objectClass: ['top', 'account', 'posixAccount', 'shadowAccount', 'member'],
+        uid,
+        cn: `Bench ${uid}`,
+        givenName: 'Bench',
+        sn: uid,
+        uidNumber: n,
+        gidNumber: n,
+        homeDirectory: `/users/${uid}`,
+        loginShell: '/bin/bash',
+        program: 'MATH',
+        term: 'w2027',
+      });
+      await client.add(`cn=${uid},${info.ldap.groupsBase}`, {
+        objectClass: ['top', 'posixGroup', 'group'],
+        cn: uid,
+        gidNumber: n,
+        description: `personal group of ${uid}`,
+        uniqueMember: `uid=${uid},${info.ldap.usersBase}`,
+      });
+    });
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** `kadmin -q addprinc` as the native tool runs: one process per principal, password on stdin. */
+export async function kadminBaseline(info: StackInfo, tag: string, ops: number, concurrency: number): Promise<Rate> {
+  const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: info.krb5.config };
+  delete env.KRB5_CLIENT_KTNAME;
+  return timed('kadmin addprinc (process per op)', ops, concurrency, async (i) => {
+    const pw = randomBytes(12).toString('base64url');
+    const args = ['-k', '-t', info.krb5.adminKeytab, '-p', info.krb5.adminPrincipal, '-r', info.realm, '-q', `addprinc +needchange ${tag}k${concurrency}x${i}`];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('kadmin', args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code !== 0 || /while creating/.test(err)) reject(new Error(`kadmin addprinc: ${code} ${err.trim()}`));
+        else resolve();
+      });
+      child.stdin.end(`${pw}\n${pw}\n`);
+    });
+  });
+}
+
+/** mkdir + copy the skeleton + chown, as the fs step does it. */
+export async function homeBaseline(info: StackInfo, tag: string, ops: number, concurrency: number, firstNumber: number): Promise<Rate> {
+  const root = join(info.homeRoot, `.bench-${tag}-c${concurrency}`);
+  await mkdir(root, { recursive: true });
+  return timed('home dir mkdir+skel+chown', ops, concurrency, async (i) => {
+    const dir = join(root, `u${i}`);
+    const n = firstNumber + i;
+    await mkdir(dir, { mode: 0o755 });
+    await cp(info.skelDir, dir, { recursive: true });
+    await chown(dir, n, n);
+    for (const f of await readdir(dir)) await chown(join(dir, f), n, n);
+  });
+}
+
+/** Mailman REST subscribe to the new-member list, pre-approved, no welcome message. */
+export async function mailmanBaseline(info: StackInfo, tag: string, ops: number, concurrency: number): Promise<Rate> {
+  const auth = `Basic ${Buffer.from(`${info.mailman.user}:${info.mailman.password}`).toString('base64')}`;
+  const listId = `csc-general.${info.mailman.listDomain}`;
+  return timed('mailman REST subscribe', ops, concurrency, async (i) => {
+    const body = new URLSearchParams({
+      list_id: listId,
+      subscriber: `${tag}m${concurrency}x${i}@${info.baseDomain}`,
+      pre_verified: 'true',
+      pre_confirmed: 'true',
+      pre_approved: 'true',
+      send_welcome_message: 'false',
+    });
+    const res = await fetch(`${info.mailman.url}/members`, { method: 'POST', headers: { authorization: auth }, body });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`mailman subscribe: HTTP ${res.status}`);
+  });
+}
+
+/** For reference only (not a baseline): addprinc through ceod's own kadmin adapter, one long-lived session. */
+export async function kadminSessionRate(info: StackInfo, tag: string, ops: number): Promise<Rate> {
+  const k = createKadmin({ kadminPath: 'kadmin', principal: info.krb5.adminPrincipal, keytab: info.krb5.adminKeytab, realm: info.realm, krb5Config: info.krb5.config, timeoutMs: 10_000 });
+  try {
+    await k.ping();
+    return await timed('kadmin addprinc (ceod session)', ops, 4, async (i) => {
+      await k.addPrincipal(`${tag}s${i}`, randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'), { needChange: true });
+    });
+  } finally {
+    await k.close();
+  }
+}

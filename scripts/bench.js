@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm run bench`: installs what is missing and builds (as `npm test` does),
+// compiles bench/ (bench/tsconfig.json -> dist-bench), then runs the
+// benchmarks. Arguments after `--` go to bench/main.ts (--quick, --n N, --only 1,2).
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { join } = require('node:path');
+const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
+
+const ROOT = join(__dirname, '..');
+try {
+  ensureDebianPackages();
+  ensureNodeModules();
+  build();
+} catch (e) {
+  process.stderr.write(`[bootstrap] ${e.message}\n`);
+  process.exit(1);
+}
+const tsc = spawnSync('npx', ['tsc', '-p', 'bench/tsconfig.json'], { stdio: 'inherit', cwd: ROOT });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+const r = spawnSync(process.execPath, [join(ROOT, 'dist-bench', 'bench', 'main.js'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: ROOT });
+process.exit(r.status ?? 1);
