@@ -80,6 +80,13 @@ async function addLdapUser(ctx: Ctx) {
       if ((err as { code?: string }).code === 'LDAP_CONSTRAINT_VIOLATION') {
         throw new TransientError('LOCK_BUSY', `uid number ${n} was taken concurrently`);
       }
+      // A redelivered attempt can race this job's own earlier attempt (its lock
+      // lapsed while Redis was down, so BullMQ redelivered it while it still ran):
+      // if the earlier one added the entry meanwhile, that is our work, not a conflict.
+      if ((err as { code?: string }).code === 'LDAP_ALREADY_EXISTS' && ctx.attempt > 1) {
+        const mine = await ldap.getUser(p.uid);
+        if (mine && mine.cn === p.cn) return mine.uidNumber;
+      }
       throw err;
     }
     return n;
