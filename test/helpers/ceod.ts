@@ -94,8 +94,8 @@ export async function startCeod(
       child.stderr!.pipe(out);
       procs.set(name, child);
       exits.set(name, new Promise((resolve) => child.on('exit', (code) => resolve(code))));
-      if (name === 'api') await waitFor(async () => (await fetch(`${cluster.url}/health`)).ok, 20_000, `API on ${cluster.url}`, () => cluster.logs('api'));
-      else await waitFor(async () => cluster.logs(name).includes('worker ready'), 20_000, `worker ${name}`, () => cluster.logs(name));
+      if (name === 'api') await waitFor(async () => (await fetch(`${cluster.url}/health`)).ok, 60_000, `API on ${cluster.url}`, () => cluster.logs('api'));
+      else await waitFor(async () => cluster.logs(name).includes('worker ready'), 60_000, `worker ${name}`, () => cluster.logs(name));
     },
     async kill(name, signal = 'SIGTERM') {
       const child = procs.get(name);
