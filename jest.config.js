@@ -15,10 +15,7 @@ module.exports = {
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
   ],
   testTimeout: 60000,
-  // Never run two e2e files in one process: on a 2-CPU host jest ran them in
-  // band, and after one file had made SPNEGO tokens, the next file's
-  // initializeClient (kerberos native module) never returned. Two workers,
-  // each recycled after every file (the tiny idle memory limit), avoid it.
-  maxWorkers: 2,
-  workerIdleMemoryLimit: '1MB',
+  // One worker: files that stop servers of the shared stack must never overlap.
+  // scripts/test.js runs each e2e file in a jest process of its own (see there).
+  maxWorkers: 1,
 };
