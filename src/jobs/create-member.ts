@@ -59,7 +59,14 @@ async function addLdapUser(ctx: Ctx) {
   const { min_id, max_id, home_root } = ctx.config.members;
   // One allocator at a time across all hosts; slapd's unique overlay is the backstop.
   const uidNumber = await ctx.withLock('uid-number', async () => {
-    const n = lowestFreeId(await ldap.usedIds(min_id, max_id), min_id, max_id);
+    const floor = Math.max(min_id, (await ctx.idFloor.get('members')) ?? min_id);
+    let n: number;
+    try {
+      n = lowestFreeId(await ldap.usedIds(floor, max_id), floor, max_id);
+    } catch (err) {
+      if (floor === min_id) throw err;
+      n = lowestFreeId(await ldap.usedIds(min_id, max_id), min_id, max_id); // a stale floor: look everywhere
+    }
     try {
       await ldap.addUser({
         uid: p.uid,
@@ -89,6 +96,7 @@ async function addLdapUser(ctx: Ctx) {
       }
       throw err;
     }
+    await ctx.idFloor.set('members', n + 1);
     return n;
   });
   return { result: { uidNumber } };
@@ -100,6 +108,7 @@ async function removeLdapUser(ctx: Ctx) {
   // Only ever delete the entry this job made.
   if (existing && (n === undefined ? existing.cn === ctx.payload.cn : existing.uidNumber === n)) {
     await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
+    await ctx.idFloor.lower('members', existing.uidNumber);
   }
 }
 

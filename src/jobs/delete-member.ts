@@ -40,7 +40,11 @@ async function deletePersonalGroup(ctx: Ctx) {
 }
 
 async function deleteUser(ctx: Ctx) {
-  return { result: { user_removed: await ctx.adapters.ldap.deleteUser(ctx.payload.uid) } };
+  const user = await ctx.adapters.ldap.getUser(ctx.payload.uid);
+  const removed = await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
+  // Its number is free again: let the allocator find it.
+  if (user) await ctx.idFloor.lower('members', user.uidNumber);
+  return { result: { user_removed: removed } };
 }
 
 export const deleteMember: JobType<DeleteMemberPayload> = {

@@ -128,6 +128,7 @@ export class JobStore {
     active: () => `${this.prefix}:active`,
     channel: () => `${this.prefix}:events`,
     mutex: (name: string) => `${this.prefix}:mutex:${name}`,
+    idFloor: (name: string) => `${this.prefix}:id-floor:${name}`,
   };
 
   /** Creates the record atomically with its lock and idempotency key, or says who was first. */

@@ -34,6 +34,17 @@ export interface StepContext<P> {
   config: Config;
   /** Runs `work` holding a Redis mutex shared by every host (e.g. uid number allocation). */
   withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * A hint for id allocation, shared by every host: no number below the floor
+   * was free when it was set. Lets the allocator search from the floor instead
+   * of reading every number in the range. It expires (so numbers freed by hand
+   * are found again within minutes) and is lowered whenever ceod frees a number.
+   */
+  idFloor: {
+    get(name: string): Promise<number | null>;
+    set(name: string, n: number): Promise<void>;
+    lower(name: string, n: number): Promise<void>;
+  };
   /** Stores secrets (e.g. an initial password), encrypted, for the requester. */
   saveSecret(name: string, value: string): Promise<void>;
   signal: AbortSignal;

@@ -50,6 +50,12 @@ export interface RunnerDeps {
 
 const now = () => new Date().toISOString();
 
+const ID_FLOOR_TTL_MS = 5 * 60_000;
+// KEYS: floor; ARGV: n, ttl. Lowers the floor to n (never raises it).
+const LOWER_FLOOR = `local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) > tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`;
+
 /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
 export function backoffDelay(attemptsMade: number, baseMs: number, maxMs: number, random = Math.random): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
@@ -157,6 +163,14 @@ export class Runner {
       config,
       signal,
       // A short, renewed TTL: a SIGKILLed holder blocks the others ~3 s, not 30 s.
+      idFloor: {
+        get: async (name) => {
+          const v = await store.redis.get(store.key.idFloor(name));
+          return v === null ? null : Number(v);
+        },
+        set: async (name, n) => void (await store.redis.set(store.key.idFloor(name), n, 'PX', ID_FLOOR_TTL_MS)),
+        lower: async (name, n) => void (await store.redis.eval(LOWER_FLOOR, 1, store.key.idFloor(name), n, ID_FLOOR_TTL_MS)),
+      },
       withLock: (name, work) => withMutex(store.redis, store.key.mutex(name), { ttlMs: 3_000, waitMs: 20_000 }, work),
       saveSecret: async (name, value) => {
         await store.saveSecret(record.id, name, sealSecret(config.secrets.secretsKey, `${record.id}/${name}`, value));

@@ -273,6 +273,7 @@ test('Mailman down: the list step retries, then completes once Mailman is back',
 
 test('a permanent failure in a late step rolls back everything before it, in every system', async () => {
   const uid = newUid();
+  let freed = 0;
   // Point the mail host at a list that does not exist: subscribe fails for good.
   const ini = parse(readFileSync(cluster.configs.mail, 'utf8'));
   const original = stringify(ini);
@@ -287,12 +288,20 @@ test('a permanent failure in a late step rolls back everything before it, in eve
     expect(job.error).toMatchObject({ code: 'MAILMAN_NO_SUCH_LIST', step: 'subscribe_new_member_list' });
     expect(job.undone).toEqual(['create_home', 'add_principal', 'add_personal_group', 'add_ldap_user']);
     expect(job.result.password).toBeUndefined();
+    freed = job.result.uidNumber;
     await expectNothingLeft(uid);
   } finally {
     writeFileSync(cluster.configs.mail, original);
     await cluster.kill('mail');
     await cluster.start('mail');
   }
+  // The rolled-back job's uid number is free again, and the allocator finds it
+  // (it is at most that number: the lowest free one is taken).
+  const next = newUid();
+  const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', body(next));
+  const job = await waitForJob(cluster, tickets, 'ctdalek', res.body.id, 60_000);
+  expect(job.state).toBe('completed');
+  expect(job.result.uidNumber).toBeLessThanOrEqual(freed);
 }, 120_000);
 
 test('SIGKILL of the admin worker in the middle of a step: the job completes after a restart, with one of everything', async () => {

@@ -22,6 +22,7 @@ function ctx(users: Record<string, UserEntry>, uids: string[], opts: { attempt?:
     jobId: 'j1', payload: { threshold: 's2020', current_term: 's2020', uids }, results: {}, attempt: opts.attempt ?? 1,
     adapters: { ldap } as never, config: { shells: { expired: EXPIRED, default: '/bin/bash', allowed: ['/bin/bash'] }, ceod: { base_domain: 'x' } } as never,
     withLock: async <T>(_n: string, w: () => Promise<T>) => w(), saveSecret: async () => undefined, signal: new AbortController().signal,
+    idFloor: { get: async () => null, set: async () => undefined, lower: async () => undefined },
   } as StepContext<any>;
   return { c, changes };
 }
