@@ -10,7 +10,7 @@ import { PermanentError, TransientError } from '../errors';
 import { announcement, welcomeMail } from '../mail/templates';
 import { generatePassword } from '../secret-box';
 import { sortTerms } from '../terms';
-import { forwardingSchema, personNameSchema, programSchema, termsSchema, uidSchema } from './fields';
+import { forwardingSchema, personNameSchema, programSchema, termsSchema, uidSchema, oneKindOfTerms } from './fields';
 import type { JobType, StepContext } from './types';
 import { lowestFreeId } from './uid-numbers';
 
@@ -26,13 +26,7 @@ export const createMemberPayload = z
     forwarding_addresses: forwardingSchema.optional(),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    if (p.terms && p.non_member_terms) {
-      ctx.addIssue({ code: 'custom', path: ['non_member_terms'], message: 'give either terms or non_member_terms, not both' });
-    } else if (!p.terms && !p.non_member_terms) {
-      ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
-    }
-  });
+  .superRefine(oneKindOfTerms);
 
 export type CreateMemberPayload = z.infer<typeof createMemberPayload>;
 

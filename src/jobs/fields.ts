@@ -47,3 +47,12 @@ export const emailSchema = z
   .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be an email address');
 
 export const forwardingSchema = z.array(emailSchema, { error: 'must be a list of email addresses' }).max(16, 'must hold at most 16 addresses');
+
+/** Exactly one of `terms` (a member) and `non_member_terms` (a club rep); the issue names the field. */
+export function oneKindOfTerms(p: { terms?: unknown; non_member_terms?: unknown }, ctx: z.RefinementCtx): void {
+  if (p.terms && p.non_member_terms) {
+    ctx.addIssue({ code: 'custom', path: ['non_member_terms'], message: 'give either terms or non_member_terms, not both' });
+  } else if (!p.terms && !p.non_member_terms) {
+    ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
+  }
+}

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors';
 import { sortTerms } from '../terms';
-import { termsSchema, uidSchema } from './fields';
+import { termsSchema, uidSchema, oneKindOfTerms } from './fields';
 import type { JobType, StepContext } from './types';
 
 export const renewMemberPayload = z
@@ -16,13 +16,7 @@ export const renewMemberPayload = z
     non_member_terms: termsSchema.optional(),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    if (p.terms && p.non_member_terms) {
-      ctx.addIssue({ code: 'custom', path: ['non_member_terms'], message: 'give either terms or non_member_terms, not both' });
-    } else if (!p.terms && !p.non_member_terms) {
-      ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
-    }
-  });
+  .superRefine(oneKindOfTerms);
 
 export type RenewMemberPayload = z.infer<typeof renewMemberPayload>;
 type Ctx = StepContext<RenewMemberPayload>;

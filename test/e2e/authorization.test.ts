@@ -9,7 +9,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob } from '../helpers/ceod';
+import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 
 const stack = testStack();
@@ -63,8 +63,7 @@ let redis: Redis;
 const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
 
 beforeAll(async () => {
-  tickets = new Tickets(stack);
-  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'authz' });
   redis = new IORedis(stack.redis.url);
   victim = newUid();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import IORedis, { type Redis } from 'ioredis';
 import { parse, stringify } from 'ini';
-import { call, type CeodCluster, startCeod, Tickets, waitFor, waitForJob } from '../helpers/ceod';
+import { call, type CeodCluster, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
 import { startService, stopService, testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapUsers, mailmanMembers, mailsMentioning, principal } from '../helpers/verify';
 
@@ -33,8 +33,7 @@ let tickets: Tickets;
 let redis: Redis;
 
 beforeAll(async () => {
-  tickets = new Tickets(stack);
-  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'create' });
   redis = new IORedis(stack.redis.url);
 }, 60_000);

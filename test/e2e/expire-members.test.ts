@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { userAttributes } from '../../src/ldap/entries';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob } from '../helpers/ceod';
+import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { ldapsearch, ldapUsers } from '../helpers/verify';
 
@@ -37,8 +37,7 @@ let tickets: Tickets;
 let ldap: Client;
 
 beforeAll(async () => {
-  tickets = new Tickets(stack);
-  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  tickets = await seedTickets(stack);
   ldap = new Client({ url: stack.ldap.url, timeout: 10_000 });
   await ldap.bind(stack.ldap.adminDn, stack.ldap.adminPassword);
   await Promise.all(

@@ -8,7 +8,7 @@ import { lstatSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import IORedis, { type Redis } from 'ioredis';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob } from '../helpers/ceod';
+import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapUsers, mailmanMembers, principal } from '../helpers/verify';
 
@@ -22,8 +22,7 @@ let tickets: Tickets;
 let redis: Redis;
 
 beforeAll(async () => {
-  tickets = new Tickets(stack);
-  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'life' });
   redis = new IORedis(stack.redis.url);
 }, 60_000);

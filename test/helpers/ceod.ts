@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Tickets, waitFor } from '../../src/devstack/ceod-cluster';
+import type { StackInfo } from '../../src/devstack/types';
 
 export { MAIN, freePort, startCeod, waitFor, Tickets, type CeodCluster, type IniEdits, type ProcName } from '../../src/devstack/ceod-cluster';
 
@@ -57,3 +58,10 @@ export async function waitForJob(cluster: { url: string }, tickets: Tickets, as:
 }
 
 export { exec };
+
+/** Tickets for the three seeded users (ctdalek: syscom, office1: office, regular1: a member). */
+export async function seedTickets(stack: StackInfo): Promise<Tickets> {
+  const tickets = new Tickets(stack);
+  for (const u of ['ctdalek', 'office1', 'regular1'] as const) await tickets.kinit(u, stack.users[u].password);
+  return tickets;
+}
