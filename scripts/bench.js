@@ -5,17 +5,10 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
-const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
+const { bootstrap } = require('./bootstrap');
 
 const ROOT = join(__dirname, '..');
-try {
-  ensureDebianPackages();
-  ensureNodeModules();
-  build();
-} catch (e) {
-  process.stderr.write(`[bootstrap] ${e.message}\n`);
-  process.exit(1);
-}
+bootstrap();
 const tsc = spawnSync('npx', ['tsc', '-p', 'bench/tsconfig.json'], { stdio: 'inherit', cwd: ROOT });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 const r = spawnSync(process.execPath, [join(ROOT, 'dist-bench', 'bench', 'main.js'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: ROOT });

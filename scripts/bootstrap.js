@@ -88,9 +88,8 @@ function build() {
   run('npm', ['run', 'build']);
 }
 
-module.exports = { ensureDebianPackages, ensureNodeModules, build, DEBIAN_PACKAGES, DEBIAN_PACKAGES_NO_RECOMMENDS };
-
-if (require.main === module) {
+/** All three, exiting with a one-line message if one fails. */
+function bootstrap() {
   try {
     ensureDebianPackages();
     ensureNodeModules();
@@ -100,3 +99,7 @@ if (require.main === module) {
     process.exit(1);
   }
 }
+
+module.exports = { bootstrap, ensureDebianPackages, ensureNodeModules, build, DEBIAN_PACKAGES, DEBIAN_PACKAGES_NO_RECOMMENDS };
+
+if (require.main === module) bootstrap();
