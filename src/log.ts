@@ -18,8 +18,15 @@ const REDACT = [
   'authorization',
   '*.authorization',
   'req.headers.authorization',
+  'cookie',
+  '*.cookie',
   'req.headers.cookie',
   'headers.authorization',
+  'headers.cookie',
+  '*.headers.cookie',
+  'headers["set-cookie"]',
+  '*.headers["set-cookie"]',
+  'res.headers["set-cookie"]',
   'keytab',
 ];
 

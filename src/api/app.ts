@@ -12,6 +12,7 @@ import type { JobStore } from '../jobs/store';
 import type { Dispatcher } from '../workers/dispatcher';
 import type { HomeDirs, Ldap } from '../workers/adapters';
 import { type Authenticator, makeAuthHook, RoleCache } from './auth';
+import { deriveSessionKey } from './session';
 import type { EventHub } from './event-hub';
 import { jobRoutes } from './routes/jobs';
 import { memberRoutes } from './routes/members';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   authenticate: Authenticator;
   /** Today, for term checks; injectable so no test depends on the real date. */
   now?: () => Date;
+  /** Milliseconds since the epoch for session cookie times; injectable for tests. */
+  clock?: () => number;
   /** Extra readiness checks for /health, by name. */
   checks?: Record<string, () => Promise<void>>;
 }
@@ -132,7 +135,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   const roles = new RoleCache(deps.ldap);
-  const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log });
+  const { session_ttl_seconds: ttlS, session_cookie_secure: secure } = deps.config.ceod;
+  const sessions = ttlS > 0 ? { key: deriveSessionKey(deps.config.secrets.secretsKey), ttlS, secure, now: deps.clock } : undefined;
+  const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions });
   await app.register(
     async (api) => {
       api.addHook('onRequest', auth);

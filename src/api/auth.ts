@@ -1,6 +1,7 @@
 /**
- * Who is asking, and what they may do. Authentication is SPNEGO on every
- * `/api` request; authorization comes from LDAP group membership (SPEC §5):
+ * Who is asking, and what they may do. Authentication is SPNEGO on an `/api`
+ * request, or the signed session cookie an earlier handshake handed out
+ * (`./session.ts`); authorization comes from LDAP group membership (SPEC §5):
  * `syscom` and `office` are staff, any People entry is a member.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import { PermanentError } from '../errors';
 import type { Logger } from '../log';
 import type { Ldap } from '../workers/adapters';
 import { acceptToken, principalToUid, type SpnegoResult } from '../krb5/spnego';
+import { clearCookieHeader, cookieValue, SESSION_COOKIE, setCookieHeader, signSession, verifySession } from './session';
 
 export interface Caller {
   uid: string;
@@ -54,19 +56,32 @@ export class RoleCache {
   }
 }
 
-export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCache; realm: string; log: Logger }) {
-  return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const header = req.headers.authorization ?? '';
+/** Session cookies: off when absent (`[ceod] session_ttl_seconds = 0`). */
+export interface SessionOptions {
+  /** The HMAC key (`deriveSessionKey` of the shared secrets key). */
+  key: Buffer;
+  ttlS: number;
+  /** Mark the cookie Secure (clients then send it only over https, or to localhost). */
+  secure: boolean;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+}
+
+const challenge = (reply: FastifyReply) => reply.header('WWW-Authenticate', 'Negotiate');
+
+export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCache; realm: string; log: Logger; sessions?: SessionOptions }) {
+  const { sessions } = opts;
+  const nowS = () => Math.floor((sessions?.now ?? Date.now)() / 1000);
+
+  /** A Negotiate header: the handshake, then (if sessions are on) a fresh cookie. */
+  async function negotiate(req: FastifyRequest, reply: FastifyReply, header: string): Promise<Caller> {
     const m = /^Negotiate\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!m) {
-      reply.header('WWW-Authenticate', 'Negotiate');
-      throw new PermanentError('UNAUTHENTICATED', 'authenticate with Kerberos (SPNEGO): kinit, then curl --negotiate -u : --service-name ceod');
-    }
     let result: SpnegoResult;
     try {
+      if (!m) throw new Error('malformed');
       result = await opts.authenticate(m[1]!);
     } catch {
-      reply.header('WWW-Authenticate', 'Negotiate');
+      challenge(reply);
       opts.log.warn({ ip: req.ip, url: req.url }, 'SPNEGO token refused');
       throw new PermanentError('UNAUTHENTICATED', 'Kerberos token refused (expired, replayed or for another service)');
     }
@@ -77,7 +92,46 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       opts.log.warn({ principal: result.principal, url: req.url }, 'denied: principal is not a club account');
       throw new PermanentError('FORBIDDEN', `${result.principal} is not a club account`);
     }
-    req.caller = caller;
+    if (sessions) {
+      const iat = nowS();
+      const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS });
+      reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure }));
+    }
+    return caller;
+  }
+
+  /** A session cookie: checked, never renewed (the client negotiates again when it expires). */
+  async function resume(req: FastifyRequest, reply: FastifyReply, s: SessionOptions, value: string): Promise<Caller> {
+    const check = verifySession(s.key, value, nowS(), s.ttlS);
+    if (!check.ok || principalToUid(check.session.principal, opts.realm) !== check.session.uid) {
+      challenge(reply);
+      reply.header('Set-Cookie', clearCookieHeader(s.secure));
+      // The reason, never the value: the cookie is a credential.
+      opts.log.info({ ip: req.ip, url: req.url, reason: check.ok ? 'foreign_principal' : check.reason }, 'session cookie refused');
+      throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired or invalid); authenticate with Kerberos (SPNEGO) again');
+    }
+    const caller = await opts.roles.lookup(check.session.uid, check.session.principal);
+    if (!caller) {
+      opts.log.warn({ principal: check.session.principal, url: req.url }, 'denied: principal is no longer a club account');
+      throw new PermanentError('FORBIDDEN', `${check.session.principal} is not a club account`);
+    }
+    return caller;
+  }
+
+  return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const header = req.headers.authorization ?? '';
+    // A Negotiate header wins over a cookie: a client that negotiates means it.
+    if (/^Negotiate(\s|$)/i.test(header)) {
+      req.caller = await negotiate(req, reply, header);
+      return;
+    }
+    const cookie = sessions ? cookieValue(req.headers.cookie, SESSION_COOKIE) : undefined;
+    if (sessions && cookie !== undefined) {
+      req.caller = await resume(req, reply, sessions, cookie);
+      return;
+    }
+    challenge(reply);
+    throw new PermanentError('UNAUTHENTICATED', 'authenticate with Kerberos (SPNEGO): kinit, then curl --negotiate -u : --service-name ceod');
   };
 }
 

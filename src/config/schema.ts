@@ -50,6 +50,10 @@ export const configSchema = z
         lock_duration_ms: int.positive().default(10000),
         stalled_interval_ms: int.positive().default(5000),
         worker_concurrency: int.positive().default(16),
+        /** Lifetime of the session cookie issued after a SPNEGO handshake; 0 turns cookies off. */
+        session_ttl_seconds: int.min(0).max(86400).default(600),
+        /** Mark the session cookie Secure (clients send it only over https, or to localhost). */
+        session_cookie_secure: bool.default(true),
       })
       .strict(),
     ldap: z

@@ -1,7 +1,9 @@
 /**
  * The authorization matrix (SPEC §5) as one table: every API route × {no
  * ticket, invalid token, regular1 on self, regular1 on someone else, office1,
- * ctdalek} → the expected status, with no job enqueued on any 4xx. The route
+ * ctdalek} → the expected status, with no job enqueued on any 4xx; then the
+ * same four callers again with the session cookie their handshake set instead
+ * of a token, and a tampered cookie. The route
  * list comes from the app itself (buildApp records every route it registers),
  * so a route added without a row here fails the first test.
  */
@@ -31,6 +33,7 @@ interface Row {
 
 let victim: string; // someone else's account, for writes that must not touch seed users
 let doomed: string; // deleted by ctdalek's cell
+let doomed2: string; // the target of ctdalek's cookie cells, deleted by the last write among them
 let regularJob: string; // a job regular1 asked for
 let otherJob: string; // a job ctdalek asked for
 
@@ -48,14 +51,39 @@ const TABLE: Record<string, Row> = {
   'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
 };
 
-const COLUMNS: { name: Column | 'no ticket' | 'invalid token'; as: string | null; headers?: Record<string, string>; target: () => Targets }[] = [
+/** Session cookies by uid, from one handshake each (beforeAll). */
+const cookies: Record<string, string> = {};
+
+interface ColumnDef {
+  name: string;
+  /** Whose ticket authenticates the request (null: none). */
+  as: string | null;
+  /** The column of the table whose expectation applies; absent for the 401 columns. */
+  expect?: Column;
+  /** Authenticate with `as`'s session cookie instead of a fresh token. */
+  cookie?: boolean;
+  headers?: () => Record<string, string>;
+  target: () => Targets;
+}
+
+const COLUMNS: ColumnDef[] = [
   { name: 'no ticket', as: null, target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'invalid token', as: null, headers: { authorization: 'Negotiate YWJjZGVm' }, target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'self', as: 'regular1', target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'other', as: 'regular1', target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'office', as: 'office1', target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'syscom', as: 'ctdalek', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'invalid token', as: null, headers: () => ({ authorization: 'Negotiate YWJjZGVm' }), target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'self', as: 'regular1', expect: 'self', target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'other', as: 'regular1', expect: 'other', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'office', as: 'office1', expect: 'office', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'syscom', as: 'ctdalek', expect: 'syscom', target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'tampered cookie', as: null, headers: () => ({ cookie: `ceod_session=${tamper(cookies.ctdalek!)}` }), target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'self (cookie)', as: 'regular1', expect: 'self', cookie: true, target: () => ({ uid: 'regular1', job: regularJob }) },
+  { name: 'other (cookie)', as: 'regular1', expect: 'other', cookie: true, target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'office (cookie)', as: 'office1', expect: 'office', cookie: true, target: () => ({ uid: victim, job: otherJob }) },
+  { name: 'syscom (cookie)', as: 'ctdalek', expect: 'syscom', cookie: true, target: () => ({ uid: doomed2, job: otherJob }) },
 ];
+
+/** The cookie with one character of its signature changed. */
+function tamper(value: string): string {
+  return value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
+}
 
 let cluster: CeodCluster;
 let tickets: Tickets;
@@ -68,7 +96,8 @@ beforeAll(async () => {
   redis = new IORedis(stack.redis.url);
   victim = newUid();
   doomed = newUid();
-  for (const uid of [victim, doomed]) {
+  doomed2 = newUid();
+  for (const uid of [victim, doomed, doomed2]) {
     const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid));
     otherJob = res.body.id;
     expect((await waitForJob(cluster, tickets, 'ctdalek', otherJob)).state).toBe('completed');
@@ -76,6 +105,10 @@ beforeAll(async () => {
   const mine = await call(cluster, tickets, 'regular1', 'PATCH', '/api/members/regular1', { forwarding_addresses: ['regular1@example.org'] });
   regularJob = mine.body.id;
   expect((await waitForJob(cluster, tickets, 'regular1', regularJob)).state).toBe('completed');
+  for (const uid of ['regular1', 'office1', 'ctdalek']) {
+    const res = await call(cluster, tickets, uid, 'GET', `/api/members/${uid}`);
+    cookies[uid] = /^ceod_session=([^;]+)/.exec(res.headers.getSetCookie().join('\n'))![1]!;
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -94,10 +127,11 @@ test('the table has exactly one row per API route', async () => {
 
 describe.each(Object.entries(TABLE))('%s', (route, row) => {
   test.each(COLUMNS.map((c) => [c.name, c] as const))('%s', async (_name, col) => {
-    const expected = col.name === 'no ticket' || col.name === 'invalid token' ? 401 : row.expect[col.name];
+    const expected = col.expect ? row.expect[col.expect] : 401;
     const method = route.split(' ')[0]!;
     const before = await jobCount();
-    const res = await call(cluster, tickets, col.as, method, row.path(col.target()), row.body?.(), { ...row.headers, ...col.headers });
+    const auth = col.cookie ? { cookie: `ceod_session=${cookies[col.as!]}` } : col.headers?.();
+    const res = await call(cluster, tickets, col.cookie ? null : col.as, method, row.path(col.target()), row.body?.(), { ...row.headers, ...auth });
     expect([route, col.name, res.status]).toEqual([route, col.name, expected]);
     if (res.status >= 400) {
       expect(await jobCount()).toBe(before);
