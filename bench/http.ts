@@ -6,6 +6,7 @@ import http from 'node:http';
 
 export interface Res {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: any;
 }
 
@@ -34,7 +35,7 @@ export function request(agent: http.Agent, base: string, method: string, path: s
         } catch {
           // not JSON
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
       });
       res.on('error', reject);
     });
