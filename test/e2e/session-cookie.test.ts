@@ -6,7 +6,7 @@
  * `curl --negotiate -c jar -b jar` negotiates once and then rides the cookie.
  * The authorization matrix with cookies is in authorization.test.ts.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, type CeodCluster, exec, seedTickets, startCeod, type Tickets, waitForJob } from '../helpers/ceod';
@@ -102,4 +102,14 @@ test('curl --negotiate with a cookie jar negotiates once, then uses the cookie',
   // Without the jar, the same request is a 401.
   const { stdout } = await exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${cluster.url}/api/members/ctdalek`], { env });
   expect(stdout).toBe('401');
+  // A refused cookie in the jar (as an expired one would be): with --negotiate,
+  // curl answers the 401's challenge and the jar gets a fresh cookie.
+  const stale = readFileSync(jar, 'utf8').replace(/(\tceod_session\tv1\.[^.]+\.)\S+/, '$1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+  writeFileSync(jar, stale);
+  const third = await curl('--negotiate', '-u', ':', '--service-name', 'ceod', `${cluster.url}/api/members/ctdalek`);
+  expect(third.status).toBe('200');
+  const fresh = /\tceod_session\t(\S+)/.exec(readFileSync(jar, 'utf8'))?.[1];
+  expect(fresh).toMatch(/^v1\./);
+  expect(fresh).not.toMatch(/A{43}$/);
+  expect((await curl(`${cluster.url}/api/members/ctdalek`)).status).toBe('200');
 }, 60_000);
