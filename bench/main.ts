@@ -7,7 +7,9 @@
  *   npm run bench                  full run (N=300 creates per concurrency)
  *   npm run bench -- --quick       smoke run, < 2 minutes
  *   npm run bench -- --n 100       another N
+ *   npm run bench -- --c 8,32      other concurrencies for scenario 1
  *   npm run bench -- --keep-stack  reuse the stack's data instead of starting clean
+ *   npm run bench -- --only 1 --cpu-prof DIR   V8 CPU profiles of the ceod processes into DIR
  */
 import http from 'node:http';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,8 @@ import { join, resolve } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import { startStack, stopStack, type StackInfo } from '../src/devstack';
+import type { JobRecord } from '../src/jobs/types';
+import type { Role } from '../src/config/schema';
 import { startCeod, Tickets, type CeodCluster } from '../src/devstack/ceod-cluster';
 import { REPO_ROOT } from '../src/devstack/layout';
 import { loadConfig } from '../src/config/load';
@@ -30,6 +34,8 @@ import type { Adapters } from '../src/workers/adapters';
 import { z } from 'zod';
 import { homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
 import { median, percentile, pool, request, sse, type SseEvent } from './http';
+import { cpuBetween, cpuSnapshot, stackPids, type CpuUse } from './cpu';
+import { stackLayout } from '../src/devstack';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -38,7 +44,7 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const N = Number(flag('--n') ?? (QUICK ? 24 : 300));
-const CONCURRENCIES = QUICK ? [1, 8] : [1, 8, 32];
+const CONCURRENCIES = flag('--c')?.split(',').map(Number) ?? (QUICK ? [1, 8] : [1, 8, 32]);
 const LAT_N = QUICK ? 15 : 100;
 const BASE_OPS = QUICK ? 40 : 200;
 const NOOP_JOBS = QUICK ? 60 : 300;
@@ -102,24 +108,35 @@ async function usedMemory(redis: IORedis): Promise<number> {
 
 async function scenarioThroughput(ctx: Ctx, redis: IORedis): Promise<void> {
   say(`scenario 1: baselines (${BASE_OPS} ops each, concurrency 1 and 8; best kept)`);
-  const best: Record<string, Rate> = {};
+  const best: Record<string, Rate & { cpu: CpuUse }> = {};
   let number = 60000;
+  const roots = () => ({ ...stackPids(stackLayout(ctx.info.dir).runDir), ...Object.fromEntries([...ctx.cluster.procs].map(([k, p]) => [`ceod ${k}`, p.pid!])), 'bench client': process.pid });
+  // What each baseline costs in CPU (its tool's processes count under "bench client"), and how busy the machine was.
+  const measured = async (run: () => Promise<Rate>) => {
+    const r0 = roots();
+    const cpu0 = cpuSnapshot(r0);
+    const rate = await run();
+    return { ...rate, cpu: cpuBetween(cpu0, cpuSnapshot(r0), rate.ops) };
+  };
   for (const c of [1, 8]) {
     const rates = [
-      await ldapBaseline(ctx.info, `${TAG}c${c}`, BASE_OPS, c, (number += BASE_OPS + 10)),
-      await kadminBaseline(ctx.info, TAG, BASE_OPS, c),
-      await homeBaseline(ctx.info, TAG, BASE_OPS, c, (number += BASE_OPS + 10)),
-      await mailmanBaseline(ctx.info, TAG, BASE_OPS, c),
+      await measured(() => ldapBaseline(ctx.info, `${TAG}c${c}`, BASE_OPS, c, (number += BASE_OPS + 10))),
+      await measured(() => kadminBaseline(ctx.info, TAG, BASE_OPS, c)),
+      await measured(() => homeBaseline(ctx.info, TAG, BASE_OPS, c, (number += BASE_OPS + 10))),
+      await measured(() => mailmanBaseline(ctx.info, TAG, BASE_OPS, c)),
     ];
     for (const r of rates) {
-      say(`  ${r.name} c=${c}: ${round(r.per_s, 1)}/s`);
+      say(`  ${r.name} c=${c}: ${round(r.per_s, 1)}/s (machine ${Math.round(r.cpu.machineBusy * 100)}% busy)`);
       if (!best[r.name] || best[r.name]!.per_s < r.per_s) best[r.name] = r;
     }
   }
   const baselines = Object.values(best);
   const slowest = baselines.reduce((a, b) => (a.per_s <= b.per_s ? a : b));
-  for (const b of baselines) row(`baseline ${b.name}`, `${round(b.per_s, 1)}/s`, `c=${b.concurrency}`);
-  results['baselines'] = Object.fromEntries(baselines.map((b) => [b.name, { per_s: round(b.per_s, 1), concurrency: b.concurrency, ops: b.ops }]));
+  const cpuTotal = (u: CpuUse) => round(Object.values(u.msPerUnit).reduce((a, b) => a + b, 0), 1);
+  for (const b of baselines) row(`baseline ${b.name}`, `${round(b.per_s, 1)}/s`, `c=${b.concurrency}; ${cpuTotal(b.cpu)} ms CPU per op, machine ${Math.round(b.cpu.machineBusy * 100)}% busy`);
+  results['baselines'] = Object.fromEntries(
+    baselines.map((b) => [b.name, { per_s: round(b.per_s, 1), concurrency: b.concurrency, ops: b.ops, cpu_ms_per_op: cpuTotal(b.cpu), cpu_ms_per_op_by_process: b.cpu.msPerUnit, machine_cpu_busy: b.cpu.machineBusy }]),
+  );
   const session = await kadminSessionRate(ctx.info, TAG, BASE_OPS);
   row(`reference ${session.name}`, `${round(session.per_s, 1)}/s`, 'not a baseline: what the admin worker uses');
   results['reference'] = { kadmin_session_addprinc_per_s: round(session.per_s, 1) };
@@ -130,15 +147,25 @@ async function scenarioThroughput(ctx: Ctx, redis: IORedis): Promise<void> {
   const perC: Record<string, unknown> = {};
   let bestRate = 0;
   for (const c of CONCURRENCIES) {
+    const r0 = roots();
+    const cpu0 = cpuSnapshot(r0);
+    const cmd0 = await commandStats(redis);
     const t0 = process.hrtime.bigint();
     const runs = await pool(N, c, (i) => createOne(ctx, `${TAG}c${c}n${i}`));
     const s = since(t0) / 1000;
+    const cpu = cpuBetween(cpu0, cpuSnapshot(r0), N);
+    const cmds = commandsBetween(cmd0, await commandStats(redis), N);
     const ok = runs.filter((r) => r.state === 'completed').length;
     completed += ok;
     const rate = ok / s;
     bestRate = Math.max(bestRate, rate);
-    perC[`c${c}`] = { members_per_s: round(rate), seconds: round(s), completed: ok, failed: N - ok, p50_ms: round(median(runs.map((r) => r.ms)), 1) };
+    const steps = await stepSplit(redis, ctx.cluster.prefix, runs.map((r) => r.id));
+    perC[`c${c}`] = { members_per_s: round(rate), seconds: round(s), completed: ok, failed: N - ok, p50_ms: round(median(runs.map((r) => r.ms)), 1), steps, cpu_ms_per_member: cpuTotal(cpu), cpu_ms_per_member_by_process: cpu.msPerUnit, machine_cpu_busy: cpu.machineBusy, redis_calls_per_member: cmds.perUnit, redis_calls_by_command: cmds.top };
     row(`create-member c=${c}`, `${round(rate, 1)} members/s`, `${ok}/${N} completed in ${round(s, 1)} s; ratio ${round(rate / slowest.per_s)} of slowest baseline`);
+    row(`  steps c=${c} (p50 wait/work ms)`, Object.entries(steps).map(([k, v]) => `${k} ${v.wait_p50}/${v.work_p50}`).join(', '), 'from the job records');
+    const top = Object.entries(cpu.msPerUnit).filter(([, v]) => v >= 1);
+    row(`  Redis c=${c} (calls per member)`, `${cmds.perUnit}: ${Object.entries(cmds.top).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`, 'INFO commandstats');
+    row(`  CPU c=${c} (ms per member)`, `${cpuTotal(cpu)}: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`, `machine ${Math.round(cpu.machineBusy * 100)}% busy (all users)`);
   }
   const mem1 = await usedMemory(redis);
   results['create'] = {
@@ -158,6 +185,43 @@ async function scenarioThroughput(ctx: Ctx, redis: IORedis): Promise<void> {
   results['memory'] = { peak_rss_mb: rss, redis_bytes_per_completed_job: Math.round(perJob), jobs_kept: completed };
   row('peak RSS (MB)', Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(', '), 'VmHWM after scenario 1');
   row('Redis used_memory per kept job', `${round(perJob / 1024, 1)} KB`, `${completed} jobs`);
+}
+
+/** Redis calls so far, by command (INFO commandstats). */
+async function commandStats(redis: IORedis): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+function commandsBetween(a: Record<string, number>, b: Record<string, number>, units: number): { perUnit: number; top: Record<string, number> } {
+  const per = Object.entries(b)
+    .map(([k, v]) => [k, round((v - (a[k] ?? 0)) / Math.max(1, units), 1)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((x, y) => y[1] - x[1]);
+  return { perUnit: round(per.reduce((t, [, v]) => t + v, 0), 1), top: Object.fromEntries(per) };
+}
+
+/** Per step, p50 and p90 of queue wait and work (ms), from the job records of `ids`. */
+async function stepSplit(redis: IORedis, prefix: string, ids: string[]): Promise<Record<string, { wait_p50: number; wait_p90: number; work_p50: number; work_p90: number }>> {
+  const acc: Record<string, { wait: number[]; work: number[] }> = {};
+  const ms = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) : NaN);
+  for (let i = 0; i < ids.length; i += 200) {
+    const raws = await redis.mget(ids.slice(i, i + 200).map((id) => `${prefix}:job:${id}`));
+    for (const raw of raws) {
+      if (!raw) continue;
+      for (const st of (JSON.parse(raw) as JobRecord).steps) {
+        const e = (acc[st.name] ??= { wait: [], work: [] });
+        const wait = ms(st.queuedAt, st.startedAt);
+        const work = ms(st.startedAt, st.finishedAt);
+        if (Number.isFinite(wait)) e.wait.push(wait);
+        if (Number.isFinite(work)) e.work.push(work);
+      }
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(acc).map(([k, v]) => [k, { wait_p50: median(v.wait), wait_p90: percentile(v.wait, 90), work_p50: median(v.work), work_p90: percentile(v.work, 90) }]),
+  );
 }
 
 // ---------------------------------------------------------------- scenario 2
@@ -240,34 +304,49 @@ async function scenarioOverhead(info: StackInfo, configFile: string): Promise<vo
     await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
     rc.disconnect();
 
-    // ceod's runner: the same steps as jobs of the bench.noop type.
-    const config = loadConfig(configFile);
-    const prefix = `bench-noop-${TAG}-${c}`;
-    const cfg = { ...config, redis: { ...config.redis, prefix }, ceod: { ...config.ceod, worker_concurrency: c, log_level: 'silent' as const } };
-    const redis = conn();
-    const retentionMs = 3600_000;
-    const store = new JobStore(redis, { prefix, retentionMs });
-    const dispatcher = new Dispatcher(redis, { prefix, attempts: 3, retentionMs });
-    const log = createLogger({ level: 'silent', host: 'bench', process: 'bench' });
-    const runner = new Runner({ config: cfg, store, dispatcher, connection: conn(), adapters: {} as Adapters, log, roles: ['admin', 'fs'], types: new Map([[noopType.name, noopType]]) });
-    await runner.start();
-    const t1 = process.hrtime.bigint();
-    await pool(NOOP_JOBS, 16, (i) => submitJob({ store, dispatcher }, noopType, { n: i }, 'bench'));
-    while ((await redis.zcard(store.key.active())) > 0) await new Promise((r) => setTimeout(r, 5));
-    const ceodMs = since(t1);
-    await runner.stop(5000);
-    await dispatcher.close();
-    redis.disconnect();
+    // ceod's runner: the same steps as jobs of the bench.noop type, on two
+    // hosts (one runner per role: every step is a hand-off through its queue)
+    // and on one host owning both roles (consecutive steps run in one queue job).
+    const ceodRun = async (hosts: 'two' | 'one'): Promise<number> => {
+      const config = loadConfig(configFile);
+      const prefix = `bench-noop-${TAG}-${c}-${hosts}`;
+      const cfg = { ...config, redis: { ...config.redis, prefix }, ceod: { ...config.ceod, worker_concurrency: c, log_level: 'silent' as const } };
+      const redis = conn();
+      const retentionMs = 3600_000;
+      const store = new JobStore(redis, { prefix, retentionMs });
+      const dispatcher = new Dispatcher(redis, { prefix, attempts: 3, retentionMs });
+      const log = createLogger({ level: 'silent', host: 'bench', process: 'bench' });
+      const roleSets: Role[][] = hosts === 'two' ? [['admin'], ['fs']] : [['admin', 'fs']];
+      const runners = roleSets.map((roles) => new Runner({ config: cfg, store, dispatcher, connection: conn(), adapters: {} as Adapters, log, roles, types: new Map([[noopType.name, noopType]]) }));
+      for (const r of runners) await r.start();
+      const t1 = process.hrtime.bigint();
+      await pool(NOOP_JOBS, 16, (i) => submitJob({ store, dispatcher }, noopType, { n: i }, 'bench'));
+      while ((await redis.zcard(store.key.active())) > 0) await new Promise((r) => setTimeout(r, 5));
+      const ms = since(t1);
+      for (const r of runners) await r.stop(5000);
+      await dispatcher.close();
+      redis.disconnect();
+      return ms;
+    };
+    const twoMs = await ceodRun('two');
+    const oneMs = await ceodRun('one');
 
     const perStepRaw = rawMs / total;
-    const perStepCeod = ceodMs / total;
-    const overhead = perStepCeod - perStepRaw;
+    const overhead = twoMs / total - perStepRaw;
+    const overheadOne = oneMs / total - perStepRaw;
     if (c === 1) key = overhead;
-    out[`c${c}`] = { raw_jobs_per_s: round(total / (rawMs / 1000)), ceod_jobs_per_s: round(NOOP_JOBS / (ceodMs / 1000)), ceod_steps_per_s: round(total / (ceodMs / 1000)), overhead_ms_per_step: round(overhead, 3) };
-    row(`orchestration c=${c}`, `${round(overhead, 3)} ms/step overhead`, `raw ${round(total / (rawMs / 1000))} jobs/s, ceod ${round(total / (ceodMs / 1000))} steps/s`);
+    out[`c${c}`] = {
+      raw_jobs_per_s: round(total / (rawMs / 1000)),
+      ceod_jobs_per_s: round(NOOP_JOBS / (twoMs / 1000)),
+      ceod_steps_per_s: round(total / (twoMs / 1000)),
+      overhead_ms_per_step: round(overhead, 3),
+      one_host: { ceod_steps_per_s: round(total / (oneMs / 1000)), overhead_ms_per_step: round(overheadOne, 3) },
+    };
+    row(`orchestration c=${c}, two hosts`, `${round(overhead, 3)} ms/step overhead`, `raw ${round(total / (rawMs / 1000))} jobs/s, ceod ${round(total / (twoMs / 1000))} steps/s (a queue hand-off per step)`);
+    row(`orchestration c=${c}, one host`, `${round(overheadOne, 3)} ms/step overhead`, `ceod ${round(total / (oneMs / 1000))} steps/s (both roles on one host: steps run back to back)`);
   }
   for (const c of opened) c.disconnect();
-  results['overhead'] = { ms_per_step: round(key, 3), ms_per_step_basis: 'concurrency 1 per queue', by_concurrency: out };
+  results['overhead'] = { ms_per_step: round(key, 3), ms_per_step_basis: 'concurrency 1 per queue, two hosts (one role each: a queue hand-off per step)', by_concurrency: out };
 }
 
 // ---------------------------------------------------------------- scenario 4
@@ -480,8 +559,11 @@ async function main(): Promise<void> {
   const tickets = new Tickets(info);
   await tickets.kinit('ctdalek', info.users.ctdalek.password);
   // Production timings (the e2e tests shorten them), logs at the default level.
+  // --cpu-prof DIR: V8 CPU profiles of the ceod processes, written when they stop (for reading where their CPU goes).
+  const cpuProf = flag('--cpu-prof');
   const cluster = await startCeod(info, {
     name: 'bench',
+    ...(cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] } : {}),
     edits: {
       all: {
         ceod: { lock_duration_ms: 10000, stalled_interval_ms: 5000, step_backoff_ms: 500, step_backoff_max_ms: 8000, shutdown_grace_ms: 10000 },

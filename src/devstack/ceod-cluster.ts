@@ -52,7 +52,14 @@ export function freePort(): Promise<number> {
  */
 export async function startCeod(
   stack: StackInfo,
-  opts: { name: string; procs?: ProcName[]; edits?: Partial<Record<ProcName | 'all', IniEdits>>; env?: NodeJS.ProcessEnv } = { name: 'e2e' },
+  opts: {
+    name: string;
+    procs?: ProcName[];
+    edits?: Partial<Record<ProcName | 'all', IniEdits>>;
+    env?: NodeJS.ProcessEnv;
+    /** Extra node options for every process, e.g. `--cpu-prof` (which NODE_OPTIONS may not carry). */
+    nodeArgs?: string[];
+  } = { name: 'e2e' },
 ): Promise<CeodCluster> {
   const dir = mkdtempSync(join(tmpdir(), `ceod-${opts.name}-`));
   mkdirSync(join(dir, 'logs'));
@@ -89,7 +96,7 @@ export async function startCeod(
       delete env.KRB5_CLIENT_KTNAME;
       delete env.KRB5CCNAME;
       env.KRB5RCACHEDIR = stack.krb5.rcacheDir;
-      const child = spawn(process.execPath, [MAIN, name === 'api' ? 'api' : 'worker', '--config', configs[name]], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, name === 'api' ? 'api' : 'worker', '--config', configs[name]], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.pipe(out);
       child.stderr!.pipe(out);
       procs.set(name, child);

@@ -230,14 +230,17 @@ export function createLdap(opts: LdapOptions): Ldap {
       // A user's own gidNumber counts too: "free" means used by no uidNumber and no gidNumber.
       const range = (attr: string): string => `(&(${attr}>=${min})(${attr}<=${max}))`;
       const userFilter = `(|${range('uidNumber')}${range('gidNumber')})`;
-      const users = await op(`search ${usersBase} ${userFilter}`, (c) =>
-        c.search(usersBase, { scope: 'one', filter: userFilter, attributes: ['uidNumber', 'gidNumber'], paged: { pageSize: 500 } }),
-      );
-      for (const e of users.searchEntries) for (const v of [...values(e, 'uidNumber'), ...values(e, 'gidNumber')]) add(v);
       const groupFilter = range('gidNumber');
-      const groups = await op(`search ${groupsBase} ${groupFilter}`, (c) =>
-        c.search(groupsBase, { scope: 'one', filter: groupFilter, attributes: ['gidNumber'], paged: { pageSize: 500 } }),
-      );
+      // Both at once: the caller holds the uid-number mutex meanwhile.
+      const [users, groups] = await Promise.all([
+        op(`search ${usersBase} ${userFilter}`, (c) =>
+          c.search(usersBase, { scope: 'one', filter: userFilter, attributes: ['uidNumber', 'gidNumber'], paged: { pageSize: 500 } }),
+        ),
+        op(`search ${groupsBase} ${groupFilter}`, (c) =>
+          c.search(groupsBase, { scope: 'one', filter: groupFilter, attributes: ['gidNumber'], paged: { pageSize: 500 } }),
+        ),
+      ]);
+      for (const e of users.searchEntries) for (const v of [...values(e, 'uidNumber'), ...values(e, 'gidNumber')]) add(v);
       for (const e of groups.searchEntries) for (const v of values(e, 'gidNumber')) add(v);
       return used;
     },

@@ -62,6 +62,12 @@ export function backoffDelay(attemptsMade: number, baseMs: number, maxMs: number
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
+/** The queue job a step runs in, and the job's payload: what running the next step in it needs. */
+interface Carrier<P> {
+  job: Job<StepJobData>;
+  payload: P;
+}
+
 const isFinished = (r: JobRecord) => r.state === 'completed' || r.state === 'failed' || r.state === 'rolled_back';
 
 export class Runner {
@@ -71,16 +77,20 @@ export class Runner {
   private readonly stepTimeoutMs = 120_000;
   private readonly types: ReadonlyMap<string, JobType<any>>;
 
+  /** The roles this runner consumes. */
+  private readonly roles: ReadonlySet<Role>;
+
   constructor(private readonly deps: RunnerDeps) {
     this.host = deps.config.ceod.host;
     this.types = deps.types ?? jobTypes;
+    this.roles = new Set(deps.roles ?? deps.config.ceod.roles);
   }
 
   /** Starts consuming. Resolves once every queue's worker is connected. */
   async start(): Promise<void> {
     const { config, connection } = this.deps;
     const c = config.ceod;
-    for (const role of this.deps.roles ?? c.roles) {
+    for (const role of this.roles) {
       const worker = new Worker<StepJobData>(queueName(role), (job) => this.process(job), {
         connection,
         prefix: config.redis.prefix,
@@ -178,8 +188,15 @@ export class Runner {
     };
   }
 
-  private async runStep<P>(job: Job<StepJobData>, record: JobRecord, type: JobType<P>, step: StepDef<P>, payload: P): Promise<string> {
+  /**
+   * Runs the step at the record's cursor. `pending` are events of the step
+   * before it in the same queue job (see `advance`), recorded with this one's start.
+   */
+  private async runStep<P>(job: Job<StepJobData>, record: JobRecord, type: JobType<P>, step: StepDef<P>, payload: P, pending: JobEvent[] = []): Promise<string> {
     const sr = record.steps[record.cursor]!;
+    // The queue job's own step retries on the queue job's budget; a step that
+    // followed it in the same queue job has had only its own attempts.
+    const own = job.data.phase === 'do' && job.data.index === record.cursor;
     const at = now();
     sr.state = 'running';
     sr.attempts += 1;
@@ -189,25 +206,30 @@ export class Runner {
     record.startedAt ??= at;
     const attempt = sr.attempts;
     const base = { step: step.name, index: record.cursor, role: step.role, host: this.host, attempt, at };
-    if (!(await this.deps.store.save(record, [{ type: 'step_started', data: base }]))) return 'stale';
+    if (!(await this.deps.store.save(record, [...pending, { type: 'step_started', data: base }]))) return 'stale';
     const log = this.log(record, step, 'do');
-    log.info({ attempt }, 'step started');
+    // One info line per step (at its end); the start is in the job record and its events.
+    log.debug({ attempt }, 'step started');
 
     let outcome;
     try {
       outcome = await withTimeout(`step ${step.name}`, this.stepTimeoutMs, (signal) => step.run(this.context(record, payload, attempt, signal)));
     } catch (err) {
       const info = classify(err);
-      const budgetLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+      const made = own ? job.attemptsMade : attempt - 1;
+      const budgetLeft = made + 1 < (job.opts.attempts ?? 1);
       sr.error = { code: info.code, message: info.message };
       if (!info.permanent && budgetLeft) {
         sr.state = 'retrying';
         log.warn({ attempt, error: sr.error }, 'step failed, will retry');
         await this.deps.store.save(record, [{ type: 'step_retrying', data: { ...base, at: now(), error: sr.error } }]);
-        throw err; // BullMQ schedules the retry with backoff
+        // BullMQ schedules the retry with backoff. For a step that followed the
+        // queue job's own, the retried queue job finds the record moved on and
+        // dispatches this step as a queue job of its own (see `process`).
+        throw err;
       }
       log.error({ attempt, error: sr.error }, 'step failed for good');
-      return this.stepFailed(record, type, info, attempt);
+      return this.stepFailed(record, type, info, attempt, { job, payload });
     }
     sr.state = 'completed';
     sr.finishedAt = now();
@@ -219,12 +241,12 @@ export class Runner {
       record.warnings.push(`${step.name}: ${outcome.warning}`);
       events.push({ type: 'warning', data: { step: step.name, message: outcome.warning, at: sr.finishedAt } });
     }
-    log.info({ attempt }, 'step completed');
-    return this.advance(record, type, events);
+    log.info({ attempt, ms: Date.parse(sr.finishedAt) - Date.parse(at) }, 'step completed');
+    return this.advance(record, type, events, { job, payload });
   }
 
   /** A step failed for good (permanent error, attempts spent, or given up by BullMQ). */
-  private async stepFailed<P>(record: JobRecord, type: JobType<P>, info: ErrorInfo, attempt: number): Promise<string> {
+  private async stepFailed<P>(record: JobRecord, type: JobType<P>, info: ErrorInfo, attempt: number, carrier?: Carrier<P>): Promise<string> {
     const index = record.cursor;
     const step = type.steps[index]!;
     const sr = record.steps[index]!;
@@ -236,7 +258,7 @@ export class Runner {
     if (step.bestEffort) {
       const message = `${step.name} failed: ${info.message}`;
       record.warnings.push(message);
-      return this.advance(record, type, [failed, { type: 'warning', data: { step: step.name, message, at } }]);
+      return this.advance(record, type, [failed, { type: 'warning', data: { step: step.name, message, at } }], carrier);
     }
     record.error = { ...sr.error, step: step.name };
     record.phase = 'undo';
@@ -246,8 +268,14 @@ export class Runner {
     return this.nextUndo(record, type, undoSelf ? index : index - 1, [failed]);
   }
 
-  /** Moves past a finished step: dispatches the next one, or completes the job. */
-  private async advance<P>(record: JobRecord, type: JobType<P>, events: JobEvent[]): Promise<string> {
+  /**
+   * Moves past a finished step: completes the job, or runs the next step right
+   * here when this worker owns its role (same host: no queue round trip, and its
+   * start is recorded in the same write as this step's end), or dispatches it.
+   * A crash in a step run that way is recovered as any other: the queue job is
+   * redelivered, finds the record moved on, and dispatches the current step.
+   */
+  private async advance<P>(record: JobRecord, type: JobType<P>, events: JobEvent[], carrier?: Carrier<P>): Promise<string> {
     record.cursor += 1;
     if (record.cursor >= type.steps.length) {
       record.state = 'completed';
@@ -257,7 +285,11 @@ export class Runner {
       this.log(record).info({ warnings: record.warnings.length }, 'job completed');
       return 'completed';
     }
-    record.steps[record.cursor]!.queuedAt = now();
+    const next = record.steps[record.cursor]!;
+    next.queuedAt = now();
+    if (carrier && this.roles.has(next.role)) {
+      return this.runStep(carrier.job, record, type, type.steps[record.cursor]!, carrier.payload, events);
+    }
     if (!(await this.deps.store.save(record, events))) return 'stale';
     await this.deps.dispatcher.dispatch(record);
     return 'next';
@@ -342,6 +374,23 @@ export class Runner {
   }
 
   /**
+   * Whether the record's current step has no queue job of its own because it
+   * runs in the queue job of an earlier step (`advance`), and that one is still
+   * active or due to be retried (then it re-dispatches the step itself).
+   */
+  private async carried(record: JobRecord): Promise<boolean> {
+    if (record.phase !== 'do') return false;
+    for (let j = record.cursor - 1; j >= 0; j--) {
+      const bull = await this.deps.dispatcher.queue(record.steps[j]!.role).getJob(stepJobId({ jobId: record.id, phase: 'do', index: j }));
+      if (!bull) continue;
+      // The nearest earlier step with a queue job of its own is the one that carried the rest.
+      const state = await bull.getState();
+      return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+    }
+    return false;
+  }
+
+  /**
    * Safety net for what redelivery cannot fix: an unfinished job whose current
    * step job is missing (lost between record and dispatch) or was given up by
    * BullMQ (stalled more than maxStalledCount). One worker at a time does it.
@@ -361,6 +410,7 @@ export class Runner {
         const data: StepJobData = { jobId: id, phase: record.phase, index: record.cursor };
         const bull = await dispatcher.queue(sr.role).getJob(stepJobId(data));
         const state = bull ? await bull.getState() : 'missing';
+        if (state === 'missing' && (await this.carried(record))) continue;
         if (state === 'missing') {
           await dispatcher.dispatch(record);
           fixed += 1;

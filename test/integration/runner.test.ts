@@ -8,10 +8,10 @@ import pino from 'pino';
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../../src/errors';
 import { JobStore } from '../../src/jobs/store';
-import { submitJob } from '../../src/jobs/submit';
+import { newRecord, submitJob } from '../../src/jobs/submit';
 import type { JobRecord, JobType, StepDef } from '../../src/jobs/types';
 import type { Adapters } from '../../src/workers/adapters';
-import { Dispatcher } from '../../src/workers/dispatcher';
+import { Dispatcher, stepJobId } from '../../src/workers/dispatcher';
 import { Runner } from '../../src/workers/runner';
 import { testConfig, uniquePrefix } from '../helpers/config';
 import { testStack } from '../helpers/stack';
@@ -58,6 +58,10 @@ const types = new Map<string, JobType<P>>(
     { name: 'late_failure', payload, steps: [step('a', 'admin'), step('b', 'fs'), step('mail', 'mail', { bestEffort: true, fail: 'permanent' }), step('d', 'admin', { fail: 'permanent' })] },
     { name: 'flaky', payload, steps: [step('a', 'admin'), step('f', 'mail', { fail: 'transient-twice' })] },
     { name: 'undo_fails', payload, steps: [step('a', 'admin'), step('b', 'fs', { fail: 'undo-permanent' }), step('c', 'admin'), step('d', 'mail', { fail: 'permanent' })] },
+    { name: 'chain_flaky', payload, steps: [step('a', 'admin'), step('f', 'admin', { fail: 'transient-twice' }), step('g', 'admin')] },
+    { name: 'chain', payload, steps: [step('a', 'admin'), step('b', 'admin'), step('c', 'fs')] },
+    // No runner here consumes db: these jobs move only when a test moves them.
+    { name: 'db_chain', payload, steps: [step('x', 'db'), step('y', 'db')] },
   ].map((t) => [t.name, t as JobType<P>]),
 );
 
@@ -175,4 +179,75 @@ test('one job per resource: a second submit with the same lock key is a conflict
   const idem1 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
   const idem2 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
   expect(idem2).toEqual({ kind: 'idempotent', id: idem1.id });
+});
+
+describe('steps of a role the worker owns run in the queue job of the step before them', () => {
+  const queued = async (id: string, index: number, role: 'admin' | 'fs' | 'mail' | 'db') =>
+    dispatcher.queue(role).getJob(stepJobId({ jobId: id, phase: 'do', index }));
+
+  test('one queue job per run of same-role steps; events as for separate steps', async () => {
+    const r = await run('ok');
+    expect(r.state).toBe('completed');
+    // a (admin) · b (fs) · c, secret (admin): secret ran in c's queue job.
+    expect(await queued(r.id, 2, 'admin')).toBeDefined();
+    expect(await queued(r.id, 3, 'admin')).toBeUndefined();
+    expect(r.steps.map((s) => [s.name, s.host, s.attempts])).toEqual([
+      ['a', 'host-a', 1],
+      ['b', 'host-b', 1],
+      ['c', 'host-a', 1],
+      ['secret', 'host-a', 1],
+    ]);
+    expect(r.steps[3]!.queuedAt).toBeDefined();
+  });
+
+  test('a transient failure of a carried step retries it with backoff, on its own attempts', async () => {
+    const r = await run('chain_flaky');
+    expect(r.state).toBe('completed');
+    expect(trace).toEqual(['host-a:a:do', 'host-a:f:do', 'host-a:f:do', 'host-a:f:do', 'host-a:g:do']);
+    expect(r.steps.map((s) => [s.name, s.state, s.attempts])).toEqual([
+      ['a', 'completed', 1],
+      ['f', 'completed', 3],
+      ['g', 'completed', 1],
+    ]);
+    const types = (await store.events(r.id)).map((e) => e.type);
+    expect(types.filter((t) => t === 'step_retrying')).toHaveLength(2);
+    expect(types.at(-1)).toBe('completed');
+  });
+
+  test('a worker that died in a carried step: the redelivered queue job dispatches that step, which runs again as attempt 2', async () => {
+    // The record as a crash leaves it: a done, b started in a's queue job, never finished.
+    const record = newRecord(types.get('chain')!, { name: 'crash' }, 'tester');
+    record.steps[0]!.queuedAt = record.createdAt;
+    expect((await store.submit(record)).kind).toBe('created');
+    Object.assign(record.steps[0]!, { state: 'completed', attempts: 1, host: 'host-a', finishedAt: new Date().toISOString() });
+    Object.assign(record.steps[1]!, { state: 'running', attempts: 1, host: 'host-a', startedAt: new Date().toISOString() });
+    Object.assign(record, { state: 'running', cursor: 1 });
+    expect(await store.save(record)).toBe(true);
+    const out = await runners[0]!.process({ data: { jobId: record.id, phase: 'do', index: 0 }, attemptsMade: 0, opts: { attempts: 4 } } as never);
+    expect(out).toBe('stale');
+    let r = (await store.get(record.id))!;
+    for (const deadline = Date.now() + 20_000; r.state !== 'completed' && Date.now() < deadline; r = (await store.get(record.id))!) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(r.state).toBe('completed');
+    expect(trace).toEqual(['host-a:b:do', 'host-b:c:do']);
+    expect(r.steps[1]).toMatchObject({ state: 'completed', attempts: 2, result: { b_done: 2 } });
+  });
+
+  test('the reconciler leaves a carried step alone while its carrier is pending, and dispatches it once the carrier is gone', async () => {
+    const record = newRecord(types.get('db_chain')!, { name: 'carried' }, 'tester');
+    expect((await store.submit(record)).kind).toBe('created');
+    await dispatcher.dispatch(record); // x's queue job: waits, as no runner consumes db
+    Object.assign(record.steps[0]!, { state: 'completed', attempts: 1, host: 'host-z' });
+    Object.assign(record.steps[1]!, { state: 'running', attempts: 1, host: 'host-z' });
+    Object.assign(record, { state: 'running', cursor: 1 });
+    expect(await store.save(record)).toBe(true);
+    await new Promise((res) => setTimeout(res, 5));
+    await runners[0]!.reconcile(0);
+    expect(await queued(record.id, 1, 'db')).toBeUndefined();
+    await (await queued(record.id, 0, 'db'))!.remove();
+    await runners[0]!.reconcile(0);
+    expect(await queued(record.id, 1, 'db')).toBeDefined();
+    await dispatcher.queue('db').obliterate({ force: true });
+  });
 });
