@@ -136,8 +136,18 @@ export const configSchema = z
         available: csv,
         required: csv.default([]),
         executive: csv.default([]),
+        /** The group that holds exactly the holders of executive positions. */
+        exec_group: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a group name').default('exec'),
+        /** The list new executives are subscribed to. */
+        exec_list: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a list name').default('exec'),
       })
       .strict()
+      .superRefine((p, ctx) => {
+        for (const key of ['required', 'executive'] as const) {
+          const unknown = p[key].find((x) => !p.available.includes(x));
+          if (unknown) ctx.addIssue({ code: 'custom', path: [key], message: `${unknown} is not one of available` });
+        }
+      })
       .optional(),
   })
   .strict()

@@ -85,6 +85,25 @@ export interface NewGroup {
   members?: string[];
 }
 
+/**
+ * A club's sudo role (`cn=%<group>,ou=SUDOers,…`): members of `group` may run
+ * `commands` as `runAsUser` on `hosts` (SPEC §2).
+ */
+export interface SudoRole {
+  dn?: string;
+  /** The group whose members the role is for; the entry's cn is `%<group>`. */
+  group: string;
+  runAsUser: string;
+  hosts: string[];
+  commands: string[];
+}
+
+/** One change to a group's members: `replace` makes them exactly `uids`. */
+export interface GroupMemberChange {
+  op: 'add' | 'delete' | 'replace';
+  uids: string[];
+}
+
 export interface Ldap {
   getUser(uid: string): Promise<UserEntry | null>;
   /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
@@ -99,6 +118,21 @@ export interface Ldap {
   /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
   addGroup(group: NewGroup): Promise<void>;
   deleteGroup(cn: string): Promise<boolean>;
+  /**
+   * Adds, removes or replaces `uniqueMember`s. Adding a member already there and
+   * removing one absent are no error. No such group: PermanentError LDAP_NO_SUCH_OBJECT.
+   */
+  changeGroupMembers(cn: string, change: GroupMemberChange): Promise<void>;
+  /** Every group whose cn or description holds `text` (unordered; the caller ranks). */
+  searchGroups(text: string): Promise<GroupEntry[]>;
+  /** The People entries of exactly these uids (those that exist), in one search. */
+  getUsers(uids: string[]): Promise<UserEntry[]>;
+  /** Every People entry holding at least one `position`. */
+  positionHolders(): Promise<UserEntry[]>;
+  getSudoRole(group: string): Promise<SudoRole | null>;
+  /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
+  addSudoRole(role: SudoRole): Promise<void>;
+  deleteSudoRole(group: string): Promise<boolean>;
   /** cn of every group listing the user as `uniqueMember`. */
   groupsOf(uid: string): Promise<string[]>;
   /** Every uidNumber and gidNumber in [min, max], from users and groups alike. */

@@ -21,6 +21,7 @@ const opts: LdapOptions = {
   bindPassword: info.ldap.adminPassword,
   usersBase: info.ldap.usersBase,
   groupsBase: info.ldap.groupsBase,
+  sudoBase: info.ldap.sudoBase,
   timeoutMs: 5000,
 };
 
