@@ -13,6 +13,7 @@ import type { Dispatcher } from '../workers/dispatcher';
 import type { HomeDirs, Ldap } from '../workers/adapters';
 import { type Authenticator, makeAuthHook, RoleCache } from './auth';
 import type { EventHub } from './event-hub';
+import { groupRoutes } from './routes/groups';
 import { jobRoutes } from './routes/jobs';
 import { memberRoutes } from './routes/members';
 
@@ -137,6 +138,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', auth);
       await memberRoutes(api, deps);
+      await groupRoutes(api, deps);
       await jobRoutes(api, deps);
     },
     { prefix: '/api' },

@@ -32,6 +32,18 @@ const text = (max: number) =>
     .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters');
 
 export const personNameSchema = text(128);
+/** A club's full name, e.g. "Women in Computer Science". */
+export const descriptionSchema = text(128);
+
+/**
+ * An existing group's name, as a path parameter: the uid pattern without the
+ * reserved-name check (`syscom` may be read, though never created or deleted).
+ */
+export const groupNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(32, 'must be at most 32 characters')
+  .regex(/^[a-z][a-z0-9-]*$/, 'must start with a lowercase letter and hold only a-z, 0-9 and -');
 export const programSchema = text(64);
 
 export const termSchema = z.string({ error: 'must be a string' }).regex(TERM_RE, 'must be a term like f2026 ([wsf]YYYY)');

@@ -26,7 +26,7 @@ export const USER_ATTRIBUTES = [
 
 export const GROUP_ATTRIBUTES = ['objectClass', 'cn', 'gidNumber', 'description', 'uniqueMember'];
 
-export const SUDO_ATTRIBUTES = ['objectClass', 'cn', 'sudoUser', 'sudoRunAsUser', 'sudoHost', 'sudoCommand'];
+export const SUDO_ATTRIBUTES = ['objectClass', 'cn', 'sudoUser', 'sudoRunAsUser', 'sudoHost', 'sudoCommand', 'sudoOption'];
 
 /** `cn=%<group>,<sudoBase>`: sudo's own notation for "members of group". */
 export function sudoRoleDn(group: string, sudoBase: string): string {
@@ -40,6 +40,7 @@ export function sudoRoleAttributes(r: SudoRole): Attrs {
   put(attrs, 'sudoRunAsUser', r.runAsUser);
   put(attrs, 'sudoHost', r.hosts);
   put(attrs, 'sudoCommand', r.commands);
+  put(attrs, 'sudoOption', r.options);
   return attrs;
 }
 
@@ -53,6 +54,7 @@ export function toSudoRole(entry: Entry): SudoRole | null {
     runAsUser: values(entry, 'sudoRunAsUser')[0] ?? '',
     hosts: values(entry, 'sudoHost'),
     commands: values(entry, 'sudoCommand'),
+    options: values(entry, 'sudoOption'),
   };
 }
 

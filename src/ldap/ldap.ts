@@ -309,7 +309,7 @@ export function createLdap(opts: LdapOptions): Ldap {
     async addSudoRole(role: SudoRole): Promise<void> {
       checkName('group name', role.group);
       checkName('run-as user', role.runAsUser);
-      for (const v of [...role.hosts, ...role.commands]) {
+      for (const v of [...role.hosts, ...role.commands, ...role.options]) {
         if (typeof v !== 'string' || v === '' || /[\0\n]/.test(v)) throw new PermanentError('LDAP_INVALID_DATA', 'invalid sudo host or command');
       }
       const dn = sudoRoleDn(role.group, sudoBase);

@@ -96,6 +96,8 @@ export interface SudoRole {
   runAsUser: string;
   hosts: string[];
   commands: string[];
+  /** e.g. `!authenticate`; empty for none. */
+  options: string[];
 }
 
 /** One change to a group's members: `replace` makes them exactly `uids`. */
@@ -169,8 +171,11 @@ export interface HomeDirs {
    * else: PermanentError HOME_EXISTS.
    */
   create(root: string, name: string, uidNumber: number, gidNumber: number, skel?: string): Promise<void>;
-  /** Removes `<root>/<name>` if present. Returns false if there was nothing. */
-  remove(root: string, name: string): Promise<boolean>;
+  /**
+   * Removes `<root>/<name>` if present. Returns false if there was nothing.
+   * With `owner`, a directory owned by another uid is left alone: PermanentError HOME_NOT_OURS.
+   */
+  remove(root: string, name: string, opts?: { owner?: number }): Promise<boolean>;
   /**
    * Writes `~/.forward` atomically (temp file + rename), mode 0644, owned by the
    * user, never following a symlink; an empty list removes the file.
