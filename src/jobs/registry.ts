@@ -3,11 +3,23 @@ import type { JobType } from './types';
 import { createMember } from './create-member';
 import { deleteMember } from './delete-member';
 import { expireMembers } from './expire-members';
+import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
 import { resetPassword } from './reset-password';
+import { setPositions } from './set-positions';
 
-const TYPES: JobType<any>[] = [createMember, renewMember, modifyMember, resetPassword, deleteMember, expireMembers];
+const TYPES: JobType<any>[] = [
+  createMember,
+  renewMember,
+  modifyMember,
+  resetPassword,
+  deleteMember,
+  expireMembers,
+  setPositions,
+  subscribeList,
+  unsubscribeList,
+];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));
 
