@@ -9,7 +9,7 @@ import { accepted } from './routes/jobs';
 export interface EnqueueOptions {
   /** What the job works on, for the 409 message, e.g. `alice1`. */
   subject: string;
-  /** The request field the 409 names. Default `uid`. */
+  /** The request field the 409 names, if any. */
   field?: string;
   /** Cheap checks that need the world (e.g. "name free"), run after an idempotent replay is ruled out. */
   precheck?: () => Promise<void>;
@@ -29,7 +29,7 @@ export async function enqueue<P>(deps: ApiDeps, req: FastifyRequest, reply: Fast
   await opts.precheck?.();
   const result = await submitJob(deps, type, payload, caller.uid, key);
   if (result.kind === 'conflict') {
-    throw Object.assign(new PermanentError('CONFLICT', `a job for ${opts.subject} is already queued or running: ${result.id}`, opts.field ?? 'uid'), {
+    throw Object.assign(new PermanentError('CONFLICT', `a job for ${opts.subject} is already queued or running: ${result.id}`, opts.field), {
       jobId: result.id,
     });
   }

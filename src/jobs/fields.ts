@@ -68,3 +68,20 @@ export function oneKindOfTerms(p: { terms?: unknown; non_member_terms?: unknown 
     ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
   }
 }
+
+/**
+ * A mailing list's short name (`csc-general`), as the Mailman adapter's
+ * `checkListName` holds it: it ends up in a REST path, so no `/`, no `..`, no
+ * upper case, and nothing the path could be rewritten with.
+ */
+export const listNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must start with a-z or 0-9 and hold only a-z, 0-9, ., _ and -')
+  .refine((l) => !l.includes('..'), 'must not contain ..');
+
+/** A position's name (`vice-president`): the value of a People entry's `position`. */
+export const positionNameSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a position name (a-z, 0-9 and -, at most 32 characters)');

@@ -6,9 +6,11 @@ import { deleteGroup } from './delete-group';
 import { deleteMember } from './delete-member';
 import { expireMembers } from './expire-members';
 import { addGroupMember, removeGroupMember } from './group-membership';
+import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
 import { resetPassword } from './reset-password';
+import { setPositions } from './set-positions';
 
 const TYPES: JobType<any>[] = [
   createMember,
@@ -21,6 +23,9 @@ const TYPES: JobType<any>[] = [
   deleteGroup,
   addGroupMember,
   removeGroupMember,
+  setPositions,
+  subscribeList,
+  unsubscribeList,
 ];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));

@@ -193,6 +193,8 @@ export interface Mailman {
   members(list: string): Promise<string[]>;
   /** Lists (short names) this address is subscribed to. */
   subscriptions(address: string): Promise<string[]>;
+  /** Whether the list exists. */
+  listExists(list: string): Promise<boolean>;
   ping(): Promise<void>;
 }
 

@@ -52,6 +52,14 @@ const TABLE: Record<string, Row> = {
   'DELETE /api/groups/:cn': { path: () => `/api/groups/${doomedClub}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'DELETE /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'GET /api/positions': { path: () => '/api/positions', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'POST /api/positions': {
+    path: () => '/api/positions',
+    body: () => ({ president: victim, 'vice-president': victim, sysadmin: victim }),
+    expect: { self: 403, other: 403, office: 403, syscom: 202 },
+  },
+  'POST /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
+  'DELETE /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
   'GET /api/jobs/:id': { path: (t) => `/api/jobs/${t.job}`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
   'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
 };

@@ -119,7 +119,7 @@ export async function groupRoutes(api: FastifyInstance, deps: ApiDeps): Promise<
         const [group, user] = await Promise.all([deps.ldap.getGroup(cn), deps.ldap.getUser(uid)]);
         if (!group) throw new PermanentError('NOT_FOUND', `no group ${cn}`, 'cn');
         if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
-        return enqueue(deps, req, reply, type, { cn, uid, lists: q[option] ?? true }, { subject: uid });
+        return enqueue(deps, req, reply, type, { cn, uid, lists: q[option] ?? true }, { subject: uid, field: 'uid' });
       },
     });
   }

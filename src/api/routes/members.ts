@@ -47,7 +47,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
       if (past) throw new PermanentError('BAD_REQUEST', `${field}: ${past} is in the past`, field);
     }
     // Cheap checks before anything is enqueued; the job re-checks, as the world may change.
-    return enqueue(deps, req, reply, createMember, payload, { subject: payload.uid, precheck: () => assertNameFree(deps, payload.uid, 'uid') });
+    return enqueue(deps, req, reply, createMember, payload, { subject: payload.uid, field: 'uid', precheck: () => assertNameFree(deps, payload.uid, 'uid') });
   });
 
   api.get('/members/:uid', async (req) => {
@@ -115,7 +115,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
       throw new PermanentError('BAD_REQUEST', `login_shell: must be one of ${deps.config.shells.allowed.join(', ')}`, 'login_shell');
     }
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, modifyMember, payload, { subject: uid });
+    return enqueue(deps, req, reply, modifyMember, payload, { subject: uid, field: 'uid' });
   });
 
   api.post('/members/:uid/renew', async (req, reply) => {
@@ -129,7 +129,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     const user = await existingUser(deps, uid);
     const clash = kind.terms.find((t) => user[kind.other].includes(t));
     if (clash) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${uid} already holds ${clash} as the other kind of term`, kind.field);
-    return enqueue(deps, req, reply, renewMember, payload, { subject: uid });
+    return enqueue(deps, req, reply, renewMember, payload, { subject: uid, field: 'uid' });
   });
 
   api.post('/members/:uid/pwreset', async (req, reply) => {
@@ -137,7 +137,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     authorize(req, req.caller!.isStaff, 'reset passwords');
     parseOr400(emptyBody, req.body, 'body');
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, resetPassword, { uid }, { subject: uid });
+    return enqueue(deps, req, reply, resetPassword, { uid }, { subject: uid, field: 'uid' });
   });
 
   api.delete('/members/:uid', async (req, reply) => {
@@ -145,6 +145,6 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     authorize(req, req.caller!.isSyscom, 'delete members');
     parseOr400(emptyBody, req.body, 'body');
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, deleteMember, { uid }, { subject: uid });
+    return enqueue(deps, req, reply, deleteMember, { uid }, { subject: uid, field: 'uid' });
   });
 }
