@@ -113,6 +113,7 @@ async function runApi(config: Config, log: Logger, waitMs: number): Promise<void
     dispatcher,
     ldap,
     homeDirs: adapters.optionalHomeDirs,
+    mailman: adapters.optionalMailman,
     hub,
     log,
     authenticate: spnegoAuthenticator(gssServiceName(config.kerberos.service_principal)),

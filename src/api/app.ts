@@ -10,12 +10,15 @@ import { CeoError, classify, httpStatus, PermanentError } from '../errors';
 import type { Logger } from '../log';
 import type { JobStore } from '../jobs/store';
 import type { Dispatcher } from '../workers/dispatcher';
-import type { HomeDirs, Ldap } from '../workers/adapters';
+import type { HomeDirs, Ldap, Mailman } from '../workers/adapters';
 import { type Authenticator, makeAuthHook, RoleCache } from './auth';
 import { deriveSessionKey } from './session';
 import type { EventHub } from './event-hub';
+import { groupRoutes } from './routes/groups';
 import { jobRoutes } from './routes/jobs';
+import { mailmanRoutes } from './routes/mailman';
 import { memberRoutes } from './routes/members';
+import { positionRoutes } from './routes/positions';
 
 export interface ApiDeps {
   config: Config;
@@ -24,6 +27,8 @@ export interface ApiDeps {
   ldap: Ldap;
   /** For `.forward` reads where the home directories are mounted; optional. */
   homeDirs?: HomeDirs;
+  /** For checking that a list exists before a subscription is enqueued; optional (the mail step checks too). */
+  mailman?: Mailman;
   hub: EventHub;
   log: Logger;
   authenticate: Authenticator;
@@ -142,6 +147,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', auth);
       await memberRoutes(api, deps);
+      await groupRoutes(api, deps);
+      await positionRoutes(api, deps);
+      await mailmanRoutes(api, deps);
       await jobRoutes(api, deps);
     },
     { prefix: '/api' },

@@ -18,6 +18,7 @@ const bool = z
   .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])])
   .transform((v) => v === true || v === 'true' || v === 'yes' || v === '1');
 const absPath = z.string().startsWith('/', 'must be an absolute path');
+const absPathOrAll = z.string().regex(/^(ALL|\/\S*)$/, 'must be ALL or an absolute path');
 const dn = z.string().regex(/^[a-zA-Z]+=[^,]+(,[a-zA-Z]+=[^,]+)*$/, 'must be a DN like dc=example,dc=org');
 const listen = z
   .string()
@@ -92,7 +93,15 @@ export const configSchema = z
     members: idRange.and(
       z.object({ home_root: absPath, skel: absPath.optional() }),
     ),
-    clubs: idRange.and(z.object({ home_root: absPath })),
+    clubs: idRange.and(
+      z.object({
+        home_root: absPath,
+        /** The club's sudo role (SPEC §2): members of the club's group run these as the club user. */
+        sudo_hosts: csv.pipe(z.array(z.string().regex(/^[^\s,]+$/, 'must be host names or ALL')).min(1)).default(['ALL']),
+        sudo_commands: csv.pipe(z.array(absPathOrAll).min(1)).default(['ALL']),
+        sudo_options: csv.pipe(z.array(z.string().regex(/^!?[a-z_]+$/, 'must be sudo options like !authenticate'))).default(['!authenticate']),
+      }),
+    ),
     shells: z
       .object({
         allowed: csv.pipe(z.array(absPath).min(1)),
@@ -140,8 +149,18 @@ export const configSchema = z
         available: csv,
         required: csv.default([]),
         executive: csv.default([]),
+        /** The group that holds exactly the holders of executive positions. */
+        exec_group: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a group name').default('exec'),
+        /** The list new executives are subscribed to. */
+        exec_list: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a list name').default('exec'),
       })
       .strict()
+      .superRefine((p, ctx) => {
+        for (const key of ['required', 'executive'] as const) {
+          const unknown = p[key].find((x) => !p.available.includes(x));
+          if (unknown) ctx.addIssue({ code: 'custom', path: [key], message: `${unknown} is not one of available` });
+        }
+      })
       .optional(),
   })
   .strict()

@@ -82,7 +82,7 @@ export function ceodConfigText(info: StackInfo, name: CeodName): string {
       },
     ],
     ['mail', { announce_to: `ceo@${info.baseDomain}` }],
-    ['auxiliary_groups', { syscom: 'office,staff' }],
+    ['auxiliary_groups', { syscom: 'office,staff', termcom: 'office' }],
     ['auxiliary_lists', { syscom: 'syscom,syscom-alerts' }],
     [
       'positions',

@@ -38,12 +38,13 @@ export interface SeedGroup {
   members: SeedUid[];
 }
 
-/** Staff groups; `staff` and `exec` exist because the configs map syscom → staff and positions → exec. */
+/** Staff groups; `staff`, `exec` and `termcom` exist because the configs map syscom → office, staff, termcom → office and positions → exec. */
 export const SEED_GROUPS: readonly SeedGroup[] = [
   { cn: 'syscom', gidNumber: 10001, description: 'Systems Committee', members: ['ctdalek'] },
   { cn: 'office', gidNumber: 10002, description: 'Office Staff', members: ['office1'] },
   { cn: 'staff', gidNumber: 10003, description: 'Staff', members: [] },
   { cn: 'exec', gidNumber: 10004, description: 'Executive Council', members: [] },
+  { cn: 'termcom', gidNumber: 10005, description: 'Terminal Committee', members: [] },
 ];
 
 /** Mailing lists (short names, domain BASE_DOMAIN): the new-member list, the announce list, syscom's auxiliary lists, exec. */

@@ -171,11 +171,14 @@ export function createHomeDirs(opts: HomeDirsOptions = {}): HomeDirs {
       });
     },
 
-    remove(root, name) {
+    remove(root, name, opts = {}) {
       return op(`remove home ${name} in ${root}`, async () => {
         const home = homePath(root, name);
         const st = await lstatOrNull(home);
         if (!st) return false;
+        if (opts.owner !== undefined && st.isDirectory() && st.uid !== opts.owner) {
+          throw new PermanentError('HOME_NOT_OURS', `${home} is owned by uid ${st.uid}, not ${opts.owner}: left in place`);
+        }
         if (!st.isDirectory()) {
           // A symlink (or a file) at the home path: remove the link itself, never its target.
           await fs.unlink(home);

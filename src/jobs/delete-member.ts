@@ -1,6 +1,7 @@
 /**
  * Delete a member (SPEC §4): unsubscribe from all lists (mail), delete the home
- * directory (fs), the principal, the personal group and the user (admin).
+ * directory (fs), the principal, the personal group, the user's memberships of
+ * other groups (so no group names a user who is gone) and the user (admin).
  * Every step is delete-if-present, so a half-existing account (principal
  * removed by hand, home already gone) is cleaned up without error, and a
  * failed job can simply be submitted again. Nothing is undone: a deletion
@@ -39,6 +40,13 @@ async function deletePersonalGroup(ctx: Ctx) {
   return { result: { group_removed: await ldap.deleteGroup(ctx.payload.uid) } };
 }
 
+async function leaveGroups(ctx: Ctx) {
+  const { ldap } = ctx.adapters;
+  const groups = (await ldap.groupsOf(ctx.payload.uid)).filter((g) => g !== ctx.payload.uid);
+  for (const g of groups) await ldap.changeGroupMembers(g, { op: 'delete', uids: [ctx.payload.uid] });
+  return { result: { left_groups: groups } };
+}
+
 async function deleteUser(ctx: Ctx) {
   const user = await ctx.adapters.ldap.getUser(ctx.payload.uid);
   const removed = await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
@@ -56,6 +64,7 @@ export const deleteMember: JobType<DeleteMemberPayload> = {
     { name: 'delete_home', role: 'fs', title: (p) => `delete the home directory of ${p.uid}`, run: deleteHome },
     { name: 'delete_principal', role: 'admin', title: (p) => `delete Kerberos principal ${p.uid}`, run: deletePrincipal },
     { name: 'delete_personal_group', role: 'admin', title: (p) => `delete group ${p.uid}`, run: deletePersonalGroup },
+    { name: 'leave_groups', role: 'admin', title: (p) => `remove ${p.uid} from every group`, run: leaveGroups },
     { name: 'delete_user', role: 'admin', title: (p) => `delete uid=${p.uid} from LDAP`, run: deleteUser },
   ],
 };

@@ -32,6 +32,18 @@ const text = (max: number) =>
     .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters');
 
 export const personNameSchema = text(128);
+/** A club's full name, e.g. "Women in Computer Science". */
+export const descriptionSchema = text(128);
+
+/**
+ * An existing group's name, as a path parameter: the uid pattern without the
+ * reserved-name check (`syscom` may be read, though never created or deleted).
+ */
+export const groupNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(32, 'must be at most 32 characters')
+  .regex(/^[a-z][a-z0-9-]*$/, 'must start with a lowercase letter and hold only a-z, 0-9 and -');
 export const programSchema = text(64);
 
 export const termSchema = z.string({ error: 'must be a string' }).regex(TERM_RE, 'must be a term like f2026 ([wsf]YYYY)');
@@ -56,3 +68,20 @@ export function oneKindOfTerms(p: { terms?: unknown; non_member_terms?: unknown 
     ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
   }
 }
+
+/**
+ * A mailing list's short name (`csc-general`), as the Mailman adapter's
+ * `checkListName` holds it: it ends up in a REST path, so no `/`, no `..`, no
+ * upper case, and nothing the path could be rewritten with.
+ */
+export const listNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must start with a-z or 0-9 and hold only a-z, 0-9, ., _ and -')
+  .refine((l) => !l.includes('..'), 'must not contain ..');
+
+/** A position's name (`vice-president`): the value of a People entry's `position`. */
+export const positionNameSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a position name (a-z, 0-9 and -, at most 32 characters)');

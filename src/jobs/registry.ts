@@ -1,13 +1,32 @@
 /** Every job type by name. A job type is data; the runner interprets them all alike. */
 import type { JobType } from './types';
+import { createGroup } from './create-group';
 import { createMember } from './create-member';
+import { deleteGroup } from './delete-group';
 import { deleteMember } from './delete-member';
 import { expireMembers } from './expire-members';
+import { addGroupMember, removeGroupMember } from './group-membership';
+import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
 import { resetPassword } from './reset-password';
+import { setPositions } from './set-positions';
 
-const TYPES: JobType<any>[] = [createMember, renewMember, modifyMember, resetPassword, deleteMember, expireMembers];
+const TYPES: JobType<any>[] = [
+  createMember,
+  renewMember,
+  modifyMember,
+  resetPassword,
+  deleteMember,
+  expireMembers,
+  createGroup,
+  deleteGroup,
+  addGroupMember,
+  removeGroupMember,
+  setPositions,
+  subscribeList,
+  unsubscribeList,
+];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));
 

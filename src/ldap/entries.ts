@@ -3,7 +3,7 @@
  * reading search results back into `UserEntry` / `GroupEntry`.
  */
 import type { Entry } from 'ldapts';
-import type { GroupEntry, NewGroup, NewUser, UserEntry } from '../workers/adapters';
+import type { GroupEntry, NewGroup, NewUser, SudoRole, UserEntry } from '../workers/adapters';
 import { childValue, escapeDnValue } from './escape';
 
 export const USER_ATTRIBUTES = [
@@ -25,6 +25,38 @@ export const USER_ATTRIBUTES = [
 ];
 
 export const GROUP_ATTRIBUTES = ['objectClass', 'cn', 'gidNumber', 'description', 'uniqueMember'];
+
+export const SUDO_ATTRIBUTES = ['objectClass', 'cn', 'sudoUser', 'sudoRunAsUser', 'sudoHost', 'sudoCommand', 'sudoOption'];
+
+/** `cn=%<group>,<sudoBase>`: sudo's own notation for "members of group". */
+export function sudoRoleDn(group: string, sudoBase: string): string {
+  return `cn=${escapeDnValue(`%${group}`)},${sudoBase}`;
+}
+
+export function sudoRoleAttributes(r: SudoRole): Attrs {
+  const attrs: Attrs = { objectClass: ['top', 'sudoRole'] };
+  put(attrs, 'cn', `%${r.group}`);
+  put(attrs, 'sudoUser', `%${r.group}`);
+  put(attrs, 'sudoRunAsUser', r.runAsUser);
+  put(attrs, 'sudoHost', r.hosts);
+  put(attrs, 'sudoCommand', r.commands);
+  put(attrs, 'sudoOption', r.options);
+  return attrs;
+}
+
+/** A sudoRole entry for a group (`sudoUser: %<group>`), or null if it is some other kind of role. */
+export function toSudoRole(entry: Entry): SudoRole | null {
+  const user = values(entry, 'sudoUser').find((u) => u.startsWith('%'));
+  if (!user) return null;
+  return {
+    dn: entry.dn,
+    group: user.slice(1),
+    runAsUser: values(entry, 'sudoRunAsUser')[0] ?? '',
+    hosts: values(entry, 'sudoHost'),
+    commands: values(entry, 'sudoCommand'),
+    options: values(entry, 'sudoOption'),
+  };
+}
 
 export function userDn(uid: string, usersBase: string): string {
   return `uid=${escapeDnValue(uid)},${usersBase}`;

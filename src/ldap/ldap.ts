@@ -7,21 +7,35 @@
 import { Attribute, Change, type Client, type Entry } from 'ldapts';
 import type { Config } from '../config/schema';
 import { PermanentError, withTimeout } from '../errors';
-import { type GroupEntry, type Ldap, MODIFIABLE_USER_ATTRIBUTES, type NewGroup, type NewUser, type UserChange, type UserEntry } from '../workers/adapters';
+import {
+  type GroupEntry,
+  type GroupMemberChange,
+  type Ldap,
+  MODIFIABLE_USER_ATTRIBUTES,
+  type NewGroup,
+  type NewUser,
+  type SudoRole,
+  type UserChange,
+  type UserEntry,
+} from '../workers/adapters';
 import { classifyLdapError } from './classify';
 import { LdapConnection } from './connection';
 import {
   GROUP_ATTRIBUTES,
+  SUDO_ATTRIBUTES,
   USER_ATTRIBUTES,
   groupAttributes,
   groupDn,
+  sudoRoleAttributes,
+  sudoRoleDn,
+  toSudoRole,
   toGroupEntry,
   toUserEntry,
   userAttributes,
   userDn,
   values,
 } from './entries';
-import { escapeFilterValue } from './escape';
+import { escapeFilterValue, normalizeDn } from './escape';
 import { TERM_RE } from '../terms';
 
 export interface LdapOptions {
@@ -33,6 +47,8 @@ export interface LdapOptions {
   usersBase: string;
   /** e.g. `ou=Group,dc=csclub,dc=internal` */
   groupsBase: string;
+  /** e.g. `ou=SUDOers,dc=csclub,dc=internal` */
+  sudoBase: string;
   /** Deadline of each operation, connecting and binding included. */
   timeoutMs: number;
 }
@@ -70,7 +86,7 @@ function checkChange(c: UserChange): void {
 
 export function createLdap(opts: LdapOptions): Ldap {
   const conn = new LdapConnection(opts);
-  const { usersBase, groupsBase } = opts;
+  const { usersBase, groupsBase, sudoBase } = opts;
 
   /** Runs `work` on the shared client with the deadline, classifying what it throws. */
   async function op<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -113,6 +129,22 @@ export function createLdap(opts: LdapOptions): Ldap {
       c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES }),
     );
     return searchEntries.find((e) => values(e, 'uid').includes(uid)) ?? null;
+  }
+
+  /** The raw entry of exactly group `cn`, or null. */
+  async function readGroup(cn: string): Promise<Entry | null> {
+    const filter = `(&(objectClass=posixGroup)(cn=${escapeFilterValue(cn)}))`;
+    const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
+      c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES }),
+    );
+    return searchEntries.find((e) => values(e, 'cn').includes(cn)) ?? null;
+  }
+
+  async function searchUsers(filter: string): Promise<UserEntry[]> {
+    const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
+      c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } }),
+    );
+    return searchEntries.map(toUserEntry).filter((u) => NAME.test(u.uid));
   }
 
   return {
@@ -187,11 +219,7 @@ export function createLdap(opts: LdapOptions): Ldap {
     },
 
     async getGroup(cn: string): Promise<GroupEntry | null> {
-      const filter = `(&(objectClass=posixGroup)(cn=${escapeFilterValue(cn)}))`;
-      const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
-        c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES }),
-      );
-      const exact = searchEntries.find((e) => values(e, 'cn').includes(cn));
+      const exact = await readGroup(cn);
       return exact ? toGroupEntry(exact, usersBase) : null;
     },
 
@@ -206,6 +234,91 @@ export function createLdap(opts: LdapOptions): Ldap {
     async deleteGroup(cn: string): Promise<boolean> {
       checkName('group name', cn);
       return del(groupDn(cn, groupsBase));
+    },
+
+    async changeGroupMembers(cn: string, change: GroupMemberChange): Promise<void> {
+      checkName('group name', cn);
+      if (!change || !['add', 'delete', 'replace'].includes(change.op) || !Array.isArray(change.uids)) {
+        throw new PermanentError('LDAP_INVALID_DATA', 'invalid group member change');
+      }
+      for (const m of change.uids) checkName('member uid', m);
+      const dn = groupDn(cn, groupsBase);
+      // As modifyUser: only the values missing (or present) are sent, and a
+      // concurrent writer between our read and write costs one fresh read.
+      for (let round = 0; ; round++) {
+        const current = await readGroup(cn);
+        if (!current) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `modify ${dn}: no such group`);
+        const held = new Map(values(current, 'uniqueMember').map((d) => [normalizeDn(d), d]));
+        const wanted = new Map(change.uids.map((u) => [normalizeDn(userDn(u, usersBase)), userDn(u, usersBase)]));
+        let ldapChange: Change | null = null;
+        if (change.op === 'replace') {
+          const same = held.size === wanted.size && [...wanted.keys()].every((k) => held.has(k));
+          if (!same) ldapChange = new Change({ operation: 'replace', modification: new Attribute({ type: 'uniqueMember', values: [...wanted.values()] }) });
+        } else {
+          // Deletes name the values as the entry holds them, in case they are spelt differently.
+          const send = change.op === 'add' ? [...wanted].filter(([k]) => !held.has(k)).map(([, d]) => d) : [...wanted.keys()].filter((k) => held.has(k)).map((k) => held.get(k)!);
+          if (send.length) ldapChange = new Change({ operation: change.op, modification: new Attribute({ type: 'uniqueMember', values: send }) });
+        }
+        if (!ldapChange) return;
+        try {
+          await op(`modify ${dn}`, (client) => client.modify(dn, [ldapChange]));
+          return;
+        } catch (e) {
+          const raced = /\(code (16|20)\)$/.test((e as Error).message);
+          if (!raced || round > 0) throw e;
+        }
+      }
+    },
+
+    async searchGroups(text: string): Promise<GroupEntry[]> {
+      if (typeof text !== 'string' || text === '' || text.length > 64) throw new PermanentError('LDAP_INVALID_DATA', 'invalid search text');
+      const v = escapeFilterValue(text);
+      const filter = `(&(objectClass=posixGroup)(|(cn=*${v}*)(description=*${v}*)))`;
+      // Every match, paged: the caller ranks them, and a club has at most a few thousand groups.
+      const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
+        c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES, paged: { pageSize: 500 } }),
+      );
+      return searchEntries.map((e) => toGroupEntry(e, usersBase)).filter((g) => NAME.test(g.cn));
+    },
+
+    async getUsers(uids: string[]): Promise<UserEntry[]> {
+      const wanted = [...new Set(uids)].filter((u) => typeof u === 'string' && NAME.test(u));
+      const found: UserEntry[] = [];
+      // A few hundred names per filter keeps each request small.
+      for (let i = 0; i < wanted.length; i += 200) {
+        const chunk = wanted.slice(i, i + 200);
+        const filter = `(&(objectClass=posixAccount)(|${chunk.map((u) => `(uid=${escapeFilterValue(u)})`).join('')}))`;
+        const names = new Set(chunk);
+        found.push(...(await searchUsers(filter)).filter((u) => names.has(u.uid)));
+      }
+      return found;
+    },
+
+    positionHolders: () => searchUsers('(&(objectClass=posixAccount)(position=*))'),
+
+    async getSudoRole(group: string): Promise<SudoRole | null> {
+      checkName('group name', group);
+      const filter = `(&(objectClass=sudoRole)(cn=${escapeFilterValue(`%${group}`)}))`;
+      const { searchEntries } = await op(`search ${sudoBase} ${filter}`, (c) =>
+        c.search(sudoBase, { scope: 'one', filter, attributes: SUDO_ATTRIBUTES }),
+      );
+      const exact = searchEntries.find((e) => values(e, 'cn').includes(`%${group}`));
+      return exact ? toSudoRole(exact) : null;
+    },
+
+    async addSudoRole(role: SudoRole): Promise<void> {
+      checkName('group name', role.group);
+      checkName('run-as user', role.runAsUser);
+      for (const v of [...role.hosts, ...role.commands, ...role.options]) {
+        if (typeof v !== 'string' || v === '' || /[\0\n]/.test(v)) throw new PermanentError('LDAP_INVALID_DATA', 'invalid sudo host or command');
+      }
+      const dn = sudoRoleDn(role.group, sudoBase);
+      await op(`add ${dn}`, (c) => c.add(dn, sudoRoleAttributes(role)));
+    },
+
+    async deleteSudoRole(group: string): Promise<boolean> {
+      checkName('group name', group);
+      return del(sudoRoleDn(group, sudoBase));
     },
 
     async groupsOf(uid: string): Promise<string[]> {
@@ -271,6 +384,7 @@ export function ldapOptionsFromConfig(config: Config): LdapOptions {
     bindPassword: config.secrets.ldapBindPassword,
     usersBase: config.ldap.users_base,
     groupsBase: config.ldap.groups_base,
+    sudoBase: config.ldap.sudo_base,
     timeoutMs: config.ldap.timeout_ms,
   };
 }

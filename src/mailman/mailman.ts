@@ -84,6 +84,7 @@ export function createMailman(opts: MailmanOptions): Mailman {
   }
 
   async function listExists(list: string): Promise<boolean> {
+    checkListName(list);
     const what = `look up list ${list}`;
     const a = await request(what, 'GET', `/lists/${encodeURIComponent(listId(list))}`);
     if (a.status === 200) return true;
@@ -149,6 +150,8 @@ export function createMailman(opts: MailmanOptions): Mailman {
         .map((id) => (id.toLowerCase().endsWith(suffix) ? id.slice(0, -suffix.length) : id));
       return [...new Set(lists)].sort();
     },
+
+    listExists,
 
     async ping(): Promise<void> {
       await json('ping mailman', '/system/versions');

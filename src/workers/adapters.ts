@@ -85,6 +85,27 @@ export interface NewGroup {
   members?: string[];
 }
 
+/**
+ * A club's sudo role (`cn=%<group>,ou=SUDOers,…`): members of `group` may run
+ * `commands` as `runAsUser` on `hosts` (SPEC §2).
+ */
+export interface SudoRole {
+  dn?: string;
+  /** The group whose members the role is for; the entry's cn is `%<group>`. */
+  group: string;
+  runAsUser: string;
+  hosts: string[];
+  commands: string[];
+  /** e.g. `!authenticate`; empty for none. */
+  options: string[];
+}
+
+/** One change to a group's members: `replace` makes them exactly `uids`. */
+export interface GroupMemberChange {
+  op: 'add' | 'delete' | 'replace';
+  uids: string[];
+}
+
 export interface Ldap {
   getUser(uid: string): Promise<UserEntry | null>;
   /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
@@ -99,6 +120,21 @@ export interface Ldap {
   /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
   addGroup(group: NewGroup): Promise<void>;
   deleteGroup(cn: string): Promise<boolean>;
+  /**
+   * Adds, removes or replaces `uniqueMember`s. Adding a member already there and
+   * removing one absent are no error. No such group: PermanentError LDAP_NO_SUCH_OBJECT.
+   */
+  changeGroupMembers(cn: string, change: GroupMemberChange): Promise<void>;
+  /** Every group whose cn or description holds `text` (unordered; the caller ranks). */
+  searchGroups(text: string): Promise<GroupEntry[]>;
+  /** The People entries of exactly these uids (those that exist), in one search. */
+  getUsers(uids: string[]): Promise<UserEntry[]>;
+  /** Every People entry holding at least one `position`. */
+  positionHolders(): Promise<UserEntry[]>;
+  getSudoRole(group: string): Promise<SudoRole | null>;
+  /** Throws PermanentError LDAP_ALREADY_EXISTS if the entry exists. */
+  addSudoRole(role: SudoRole): Promise<void>;
+  deleteSudoRole(group: string): Promise<boolean>;
   /** cn of every group listing the user as `uniqueMember`. */
   groupsOf(uid: string): Promise<string[]>;
   /** Every uidNumber and gidNumber in [min, max], from users and groups alike. */
@@ -135,8 +171,11 @@ export interface HomeDirs {
    * else: PermanentError HOME_EXISTS.
    */
   create(root: string, name: string, uidNumber: number, gidNumber: number, skel?: string): Promise<void>;
-  /** Removes `<root>/<name>` if present. Returns false if there was nothing. */
-  remove(root: string, name: string): Promise<boolean>;
+  /**
+   * Removes `<root>/<name>` if present. Returns false if there was nothing.
+   * With `owner`, a directory owned by another uid is left alone: PermanentError HOME_NOT_OURS.
+   */
+  remove(root: string, name: string, opts?: { owner?: number }): Promise<boolean>;
   /**
    * Writes `~/.forward` atomically (temp file + rename), mode 0644, owned by the
    * user, never following a symlink; an empty list removes the file.
@@ -154,6 +193,8 @@ export interface Mailman {
   members(list: string): Promise<string[]>;
   /** Lists (short names) this address is subscribed to. */
   subscriptions(address: string): Promise<string[]>;
+  /** Whether the list exists. */
+  listExists(list: string): Promise<boolean>;
   ping(): Promise<void>;
 }
 

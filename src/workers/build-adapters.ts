@@ -8,7 +8,7 @@ import type { Config, Role } from '../config/schema';
 import type { Logger } from '../log';
 import { ldapFromConfig } from '../ldap';
 import { kadminFromConfig } from '../krb5/kadmin';
-import { mailmanFromConfig } from '../mailman';
+import { createMailman, mailmanFromConfig, mailmanOptionsFromConfig } from '../mailman';
 import { mailerFromConfig } from '../mail';
 import { createHomeDirs } from '../homedirs';
 import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './adapters';
@@ -16,14 +16,23 @@ import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './adapte
 export interface BuiltAdapters extends Adapters {
   /** Home directories, if this host can see them (API hosts that mount /users). */
   readonly optionalHomeDirs?: HomeDirs;
+  /**
+   * Mailman for reads outside the mail role (the API checks a list exists
+   * before it enqueues), with a short deadline: an unreachable Mailman must not
+   * hold a request, and the mail step checks again anyway.
+   */
+  readonly optionalMailman?: Mailman;
   close(): Promise<void>;
 }
 
 /** Which role owns which adapter (SPEC §1). The API process reads LDAP too. */
 const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail' } as const;
 
+/** Deadline of the API's own Mailman reads. */
+const READ_TIMEOUT_MS = 3000;
+
 export function buildAdapters(config: Config, roles: readonly Role[], _log: Logger): BuiltAdapters {
-  const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer } = {};
+  const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer; readMailman?: Mailman } = {};
   const guard = (name: keyof typeof OWNER) => {
     // The API process (no roles) reads LDAP for authorization and reads.
     if (name === 'ldap' && roles.length === 0) return;
@@ -52,6 +61,9 @@ export function buildAdapters(config: Config, roles: readonly Role[], _log: Logg
     },
     get optionalHomeDirs() {
       return existsSync(config.members.home_root) ? (made.homeDirs ??= createHomeDirs({})) : undefined;
+    },
+    get optionalMailman() {
+      return (made.readMailman ??= createMailman({ ...mailmanOptionsFromConfig(config), timeoutMs: Math.min(config.mailman.timeout_ms, READ_TIMEOUT_MS) }));
     },
     async close() {
       await Promise.allSettled([made.ldap?.close(), made.kadmin?.close(), made.mailer?.close()]);

@@ -36,6 +36,8 @@ let doomed: string; // deleted by ctdalek's cell
 let doomed2: string; // the target of ctdalek's cookie cells, deleted by the last write among them
 let regularJob: string; // a job regular1 asked for
 let otherJob: string; // a job ctdalek asked for
+let club: string; // a club whose members the membership rows change
+let doomedClub: string; // deleted by ctdalek's cell
 
 /** One row per route, keyed `METHOD url` exactly as Fastify registered it. */
 const TABLE: Record<string, Row> = {
@@ -47,6 +49,20 @@ const TABLE: Record<string, Row> = {
   'POST /api/members/:uid/pwreset': { path: (t) => `/api/members/${t.uid}/pwreset`, expect: { self: 403, other: 403, office: 202, syscom: 202 } },
   'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/members/expire': { path: () => '/api/members/expire', body: () => ({ dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
+  'POST /api/groups': { path: () => '/api/groups', body: () => ({ cn: newUid(), description: 'Authz Club' }), expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'GET /api/groups': { path: () => '/api/groups?search=sys', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'GET /api/groups/:cn': { path: () => '/api/groups/syscom', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'DELETE /api/groups/:cn': { path: () => `/api/groups/${doomedClub}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'POST /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'DELETE /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'GET /api/positions': { path: () => '/api/positions', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
+  'POST /api/positions': {
+    path: () => '/api/positions',
+    body: () => ({ president: victim, 'vice-president': victim, sysadmin: victim }),
+    expect: { self: 403, other: 403, office: 403, syscom: 202 },
+  },
+  'POST /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
+  'DELETE /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
   'GET /api/jobs/:id': { path: (t) => `/api/jobs/${t.job}`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
   'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
 };
@@ -101,6 +117,12 @@ beforeAll(async () => {
     const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid));
     otherJob = res.body.id;
     expect((await waitForJob(cluster, tickets, 'ctdalek', otherJob)).state).toBe('completed');
+  }
+  club = newUid();
+  doomedClub = newUid();
+  for (const cn of [club, doomedClub]) {
+    const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/groups', { cn, description: `Authz ${cn}` });
+    expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
   }
   const mine = await call(cluster, tickets, 'regular1', 'PATCH', '/api/members/regular1', { forwarding_addresses: ['regular1@example.org'] });
   regularJob = mine.body.id;

@@ -216,15 +216,19 @@ describe('delete', () => {
     const uid = newUid();
     await create(uid);
     expect(await mailmanMembers(stack, 'csc-general')).toContain(`${uid}@${stack.baseDomain}`);
+    await run('ctdalek', 'POST', `/api/groups/termcom/members/${uid}?subscribe_to_lists=false`);
     const job = await run('ctdalek', 'DELETE', `/api/members/${uid}`);
     expect(job.steps.map((s: any) => [s.name, s.role])).toEqual([
       ['unsubscribe_all', 'mail'],
       ['delete_home', 'fs'],
       ['delete_principal', 'admin'],
       ['delete_personal_group', 'admin'],
+      ['leave_groups', 'admin'],
       ['delete_user', 'admin'],
     ]);
     expect(job.result.unsubscribed_from).toContain('csc-general');
+    expect(job.result.left_groups.sort()).toEqual(['office', 'termcom']); // termcom brings office
+    expect((await ldapGroups(stack, 'termcom'))[0]!.uniqueMember ?? []).not.toContain(`uid=${uid},${stack.ldap.usersBase}`);
     expect(await ldapUsers(stack, uid)).toEqual([]);
     expect(await ldapGroups(stack, uid)).toEqual([]);
     expect(await principal(stack, uid)).toBeNull();

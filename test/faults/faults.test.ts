@@ -170,6 +170,12 @@ describe(`fault suite (${SCALE})`, () => {
       { weight: 1, arbitrary: hostileName.map((n) => ({ method: 'GET', path: `/api/jobs/${enc(n)}/events` })) },
       { weight: 1, arbitrary: fc.tuple(hostileName, hostileName).map(([l, u]) => ({ method: 'POST', path: `/api/mailman/${enc(l)}/${enc(u)}` })) },
       { weight: 1, arbitrary: hostileName.map((n) => ({ method: 'GET', path: `/api/members/${raw(n)}/../../jobs` })) },
+      // groups: hostile names in bodies, paths and searches (writes only ever percent-encoded, so `..` cannot walk to another route)
+      { weight: 2, arbitrary: fc.tuple(hostileName, fc.oneof(hostileString, fc.constant('A Club'))).map(([cn, description]) => ({ method: 'POST', path: '/api/groups', body: JSON.stringify({ cn, description }) })) },
+      { weight: 1, arbitrary: hostileName.chain((n) => fc.constantFrom(enc(n), raw(n))).map((n) => ({ method: 'GET', path: `/api/groups/${n}` })) },
+      { weight: 1, arbitrary: hostileString.map((t) => ({ method: 'GET', path: `/api/groups?search=${enc(t)}` })) },
+      { weight: 1, arbitrary: hostileName.map((n) => ({ method: 'DELETE', path: `/api/groups/${enc(n)}` })) },
+      { weight: 1, arbitrary: fc.tuple(hostileName, fc.oneof(hostileName, fc.constant('regular1'))).map(([g, u]) => ({ method: 'POST', path: `/api/groups/${enc(g)}/members/${enc(u)}` })) },
     ) as fc.Arbitrary<{ method: string; path: string; body?: string; ct?: string }>;
 
     const jobKeys = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
@@ -195,6 +201,7 @@ describe(`fault suite (${SCALE})`, () => {
     const hostile = [
       ...(await ldapsearch(stack, stack.ldap.usersBase, '(uid=*)')).map((e) => e.uid![0]!),
       ...(await ldapsearch(stack, stack.ldap.groupsBase, '(cn=*)')).map((e) => e.cn![0]!),
+      ...(await ldapsearch(stack, stack.ldap.sudoBase, '(objectClass=sudoRole)')).map((e) => e.cn![0]!.replace(/^%/, '')),
     ].filter((n) => !UID_RE.test(n));
     expect(hostile).toEqual([]);
     const fives = Object.entries(statuses).filter(([s]) => Number(s) >= 500).reduce((a, [, n]) => a + n, 0);

@@ -30,6 +30,7 @@ export async function ldapsearch(stack: StackInfo, base: string, filter: string)
 
 export const ldapUsers = (stack: StackInfo, uid: string) => ldapsearch(stack, stack.ldap.usersBase, `(uid=${uid})`);
 export const ldapGroups = (stack: StackInfo, cn: string) => ldapsearch(stack, stack.ldap.groupsBase, `(cn=${cn})`);
+export const ldapSudoRoles = (stack: StackInfo, group: string) => ldapsearch(stack, stack.ldap.sudoBase, `(cn=%${group})`);
 
 /** `kadmin getprinc`: the Attributes line, or null when the principal does not exist. */
 export async function principal(stack: StackInfo, name: string): Promise<{ attributes: string } | null> {

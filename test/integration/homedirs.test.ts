@@ -160,6 +160,14 @@ describe('HomeDirs.remove', () => {
     expect(fs.readFileSync(join(outside, 'precious'), 'utf8')).toBe('do not touch\n');
   });
 
+  it('with an owner, removes only a home that owner holds', async () => {
+    await homes.create(root, 'clubhome', UID, GID);
+    expect(await codeOf(homes.remove(root, 'clubhome', { owner: OTHER }))).toMatchObject({ code: 'HOME_NOT_OURS', permanent: true });
+    expect(fs.existsSync(join(root, 'clubhome'))).toBe(true);
+    expect(await homes.remove(root, 'clubhome', { owner: UID })).toBe(true);
+    expect(await homes.remove(root, 'clubhome', { owner: UID })).toBe(false);
+  });
+
   it('removes only the link when the home path itself is a symlink', async () => {
     fs.symlinkSync(outside, join(root, 'pointer'));
     expect(await homes.remove(root, 'pointer')).toBe(true);

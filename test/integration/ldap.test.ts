@@ -21,6 +21,7 @@ const opts: LdapOptions = {
   bindPassword: info.ldap.adminPassword,
   usersBase: info.ldap.usersBase,
   groupsBase: info.ldap.groupsBase,
+  sudoBase: info.ldap.sudoBase,
   timeoutMs: 5000,
 };
 
@@ -418,5 +419,70 @@ describe('LDAP adapter: modifying People entries', () => {
     expect(listed.map((u) => u.uid).sort()).toEqual([a, b].sort());
     expect((await ldap.listMembers()).map((u) => u.uid)).toEqual(expect.arrayContaining([a, b, 'ctdalek']));
     expect(await codeOf(ldap.listMembers({ term: '*)(uid=*' }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
+  });
+});
+
+describe('LDAP adapter: groups, their members, sudo roles', () => {
+  it('adds, removes and replaces group members as ensures', async () => {
+    const cn = name('gmembers');
+    const [a, b, c] = [name('gma'), name('gmb'), name('gmc')];
+    madeGroups.add(cn);
+    await ldap.addGroup({ cn, gidNumber: idBase + 970, description: 'members test' });
+    await ldap.changeGroupMembers(cn, { op: 'add', uids: [a, b] });
+    await ldap.changeGroupMembers(cn, { op: 'add', uids: [a] }); // already there
+    expect((await ldap.getGroup(cn))!.members.sort()).toEqual([a, b].sort());
+    await ldap.changeGroupMembers(cn, { op: 'delete', uids: [b, c] }); // c never was
+    expect((await ldap.getGroup(cn))!.members).toEqual([a]);
+    await ldap.changeGroupMembers(cn, { op: 'replace', uids: [b, c] });
+    expect((await ldap.getGroup(cn))!.members.sort()).toEqual([b, c].sort());
+    await ldap.changeGroupMembers(cn, { op: 'replace', uids: [] });
+    expect((await ldap.getGroup(cn))!.members).toEqual([]);
+    expect(await ldap.groupsOf(b)).not.toContain(cn);
+
+    expect(await codeOf(ldap.changeGroupMembers(name('nogrp'), { op: 'add', uids: [a] }))).toMatchObject({ code: 'LDAP_NO_SUCH_OBJECT', permanent: true });
+    for (const bad of [`${a},ou=People`, 'A', '', `${a} `]) {
+      expect(await codeOf(ldap.changeGroupMembers(cn, { op: 'add', uids: [bad] }))).toMatchObject({ code: 'LDAP_INVALID_DATA', permanent: true });
+    }
+  });
+
+  it('searches groups by name and description, filter metacharacters as text', async () => {
+    const cn = name('srch');
+    madeGroups.add(cn);
+    await ldap.addGroup({ cn, gidNumber: idBase + 971, description: `Searchable ${suffix} (club)` });
+    expect((await ldap.searchGroups(cn.slice(0, 9))).map((g) => g.cn)).toContain(cn);
+    expect((await ldap.searchGroups(`Searchable ${suffix}`)).map((g) => g.cn)).toEqual([cn]);
+    expect((await ldap.searchGroups(`${suffix} (club)`)).map((g) => g.cn)).toEqual([cn]);
+    expect(await ldap.searchGroups('*)(cn=*')).toEqual([]);
+    expect(await codeOf(ldap.searchGroups(''))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
+  });
+
+  it('reads many users in one search, and lists position holders', async () => {
+    const [a, b] = [name('gua'), name('gub')];
+    await addUser(user(a, idBase + 972));
+    await addUser(user(b, idBase + 973));
+    expect((await ldap.getUsers([a, b, name('absent'), 'Not*Valid'])).map((u) => u.uid).sort()).toEqual([a, b].sort());
+    expect(await ldap.getUsers([])).toEqual([]);
+    await ldap.modifyUser(a, [{ op: 'replace', attr: 'position', values: ['librarian'] }]);
+    const holders = await ldap.positionHolders();
+    expect(holders.find((u) => u.uid === a)?.positions).toEqual(['librarian']);
+    expect(holders.map((u) => u.uid)).not.toContain(b);
+  });
+
+  it('adds, reads and deletes a club sudo role', async () => {
+    const group = name('sudo');
+    const role = { group, runAsUser: group, hosts: ['ALL'], commands: ['ALL'], options: ['!authenticate'] };
+    try {
+      await ldap.addSudoRole(role);
+      expect(await ldap.getSudoRole(group)).toEqual({ ...role, dn: `cn=%${group},${info.ldap.sudoBase}` });
+      expect(await codeOf(ldap.addSudoRole(role))).toMatchObject({ code: 'LDAP_ALREADY_EXISTS', permanent: true });
+      expect(await ldap.deleteSudoRole(group)).toBe(true);
+      expect(await ldap.deleteSudoRole(group)).toBe(false);
+      expect(await ldap.getSudoRole(group)).toBeNull();
+      for (const bad of [{ ...role, group: 'Bad,cn=x' }, { ...role, runAsUser: '*' }, { ...role, commands: ['ALL\nroot ALL=(ALL) ALL'] }]) {
+        expect(await codeOf(ldap.addSudoRole(bad))).toMatchObject({ code: 'LDAP_INVALID_DATA', permanent: true });
+      }
+    } finally {
+      await ldap.deleteSudoRole(group).catch(() => undefined);
+    }
   });
 });

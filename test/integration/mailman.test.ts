@@ -79,6 +79,12 @@ describe('Mailman adapter', () => {
     expect(await mailman.members(list)).not.toContain(c);
   });
 
+  it('tells whether a list exists, and refuses a bad name before it reaches a URL', async () => {
+    expect(await mailman.listExists(list)).toBe(true);
+    expect(await mailman.listExists(`t${suffix}-missing`)).toBe(false);
+    expect(await codeOf(mailman.listExists('../system'))).toMatchObject({ code: 'INVALID_PAYLOAD', permanent: true });
+  });
+
   it('classifies an unknown list as permanent MAILMAN_NO_SUCH_LIST for every operation', async () => {
     const missing = `t${suffix}-missing`;
     for (const call of [() => mailman.subscribe(missing, addr('d')), () => mailman.unsubscribe(missing, addr('d')), () => mailman.members(missing)]) {

@@ -1,5 +1,5 @@
 /** Member routes (SPEC §5): create, read, list, renew, modify, reset password, delete, expire. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../errors';
 import { createMember, createMemberPayload } from '../../jobs/create-member';
@@ -9,14 +9,12 @@ import { termSchema, uidSchema } from '../../jobs/fields';
 import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
 import { renewalKind, renewMember, renewMemberPayload } from '../../jobs/renew-member';
 import { resetPassword } from '../../jobs/reset-password';
-import { submitJob } from '../../jobs/submit';
-import type { JobType } from '../../jobs/types';
 import { expiryThreshold, selectExpired } from '../../expiry';
 import { isPastTerm, sortTerms, termOf } from '../../terms';
 import type { UserEntry } from '../../workers/adapters';
-import { type ApiDeps, idempotencyKey, parseOr400 } from '../app';
+import { type ApiDeps, parseOr400 } from '../app';
 import { authorize } from '../auth';
-import { accepted } from './jobs';
+import { assertNameFree, enqueue } from '../enqueue';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
 const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
@@ -31,21 +29,6 @@ const listQuery = z
   })
   .strict();
 
-/** Idempotency-Key replay, submission, and the 409 that names the job holding the member. */
-async function enqueue<P>(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, type: JobType<P>, payload: P, uid: string) {
-  const caller = req.caller!;
-  const key = idempotencyKey(req);
-  if (key) {
-    const prior = await deps.store.idempotent(caller.uid, key);
-    if (prior) return accepted(reply, prior, true);
-  }
-  const result = await submitJob(deps, type, payload, caller.uid, key);
-  if (result.kind === 'conflict') {
-    throw Object.assign(new PermanentError('CONFLICT', `a job for ${uid} is already queued or running: ${result.id}`, 'uid'), { jobId: result.id });
-  }
-  return accepted(reply, result.id, result.kind === 'idempotent');
-}
-
 async function existingUser(deps: ApiDeps, uid: string): Promise<UserEntry> {
   const user = await deps.ldap.getUser(uid);
   if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
@@ -56,27 +39,15 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
   const now = deps.now ?? (() => new Date());
 
   api.post('/members', async (req, reply) => {
-    const caller = authorize(req, req.caller!.isStaff, 'create members');
+    authorize(req, req.caller!.isStaff, 'create members');
     const payload = parseOr400(createMemberPayload, req.body, 'body');
     const today = now();
     for (const field of ['terms', 'non_member_terms'] as const) {
       const past = (payload[field] ?? []).find((t) => isPastTerm(t, today));
       if (past) throw new PermanentError('BAD_REQUEST', `${field}: ${past} is in the past`, field);
     }
-    const key = idempotencyKey(req);
-    if (key) {
-      const prior = await deps.store.idempotent(caller.uid, key);
-      if (prior) return accepted(reply, prior, true);
-    }
     // Cheap checks before anything is enqueued; the job re-checks, as the world may change.
-    await assertNameFree(deps, payload.uid);
-    const result = await submitJob(deps, createMember, payload, caller.uid, key);
-    if (result.kind === 'conflict') {
-      throw Object.assign(new PermanentError('CONFLICT', `a job for ${payload.uid} is already queued or running: ${result.id}`, 'uid'), {
-        jobId: result.id,
-      });
-    }
-    return accepted(reply, result.id, result.kind === 'idempotent');
+    return enqueue(deps, req, reply, createMember, payload, { subject: payload.uid, field: 'uid', precheck: () => assertNameFree(deps, payload.uid, 'uid') });
   });
 
   api.get('/members/:uid', async (req) => {
@@ -132,7 +103,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     const threshold = expiryThreshold(today, deps.config.expiry.grace_days);
     const uids = selectExpired(await deps.ldap.listMembers(), threshold, deps.config.shells.expired);
     if (body.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
-    return enqueue(deps, req, reply, expireMembers, { threshold, current_term: termOf(today), uids }, 'expire');
+    return enqueue(deps, req, reply, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: 'expiry' });
   });
 
   api.patch('/members/:uid', async (req, reply) => {
@@ -144,7 +115,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
       throw new PermanentError('BAD_REQUEST', `login_shell: must be one of ${deps.config.shells.allowed.join(', ')}`, 'login_shell');
     }
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, modifyMember, payload, uid);
+    return enqueue(deps, req, reply, modifyMember, payload, { subject: uid, field: 'uid' });
   });
 
   api.post('/members/:uid/renew', async (req, reply) => {
@@ -158,7 +129,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     const user = await existingUser(deps, uid);
     const clash = kind.terms.find((t) => user[kind.other].includes(t));
     if (clash) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${uid} already holds ${clash} as the other kind of term`, kind.field);
-    return enqueue(deps, req, reply, renewMember, payload, uid);
+    return enqueue(deps, req, reply, renewMember, payload, { subject: uid, field: 'uid' });
   });
 
   api.post('/members/:uid/pwreset', async (req, reply) => {
@@ -166,7 +137,7 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     authorize(req, req.caller!.isStaff, 'reset passwords');
     parseOr400(emptyBody, req.body, 'body');
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, resetPassword, { uid }, uid);
+    return enqueue(deps, req, reply, resetPassword, { uid }, { subject: uid, field: 'uid' });
   });
 
   api.delete('/members/:uid', async (req, reply) => {
@@ -174,10 +145,6 @@ export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise
     authorize(req, req.caller!.isSyscom, 'delete members');
     parseOr400(emptyBody, req.body, 'body');
     await existingUser(deps, uid);
-    return enqueue(deps, req, reply, deleteMember, { uid }, uid);
+    return enqueue(deps, req, reply, deleteMember, { uid }, { subject: uid, field: 'uid' });
   });
-}
-
-async function assertNameFree(deps: ApiDeps, uid: string): Promise<void> {
-  if (await deps.ldap.nameTaken(uid)) throw new PermanentError('CONFLICT', `${uid} is already taken by a user or group`, 'uid');
 }

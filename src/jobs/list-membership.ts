@@ -1,0 +1,59 @@
+/**
+ * Subscribe to and unsubscribe from a mailing list (SPEC §4): one Mailman step
+ * each, for `<uid>@<base domain>`. Both are ensures: subscribing someone
+ * subscribed, or unsubscribing someone who is not, is success.
+ *
+ * Neither has an undo. A one-step job is only undone when that step itself
+ * fails after a retry, and the step cannot tell whether the address was on the
+ * list before it started: undoing could remove a subscription the person had
+ * made themself, or restore one they had just left.
+ */
+import { z } from 'zod';
+import { PermanentError } from '../errors';
+import { listNameSchema, uidSchema } from './fields';
+import type { JobType, StepContext } from './types';
+
+export const listMembershipPayload = z.object({ list: listNameSchema, uid: uidSchema }).strict();
+export type ListMembershipPayload = z.infer<typeof listMembershipPayload>;
+type Ctx = StepContext<ListMembershipPayload>;
+
+const address = (ctx: Ctx) => `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+
+/** Runs a Mailman call, naming the list plainly if it does not exist (deleted since the API checked). */
+async function onList<T>(ctx: Ctx, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'MAILMAN_NO_SUCH_LIST') {
+      throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${ctx.payload.list}`, 'list');
+    }
+    throw err;
+  }
+}
+
+async function subscribe(ctx: Ctx) {
+  await onList(ctx, () => ctx.adapters.mailman.subscribe(ctx.payload.list, address(ctx)));
+  return { result: { list: ctx.payload.list, address: address(ctx), subscribed: true } };
+}
+
+async function unsubscribe(ctx: Ctx) {
+  const removed = await onList(ctx, () => ctx.adapters.mailman.unsubscribe(ctx.payload.list, address(ctx)));
+  // `was_subscribed: false`: there was nothing to do, which is no error.
+  return { result: { list: ctx.payload.list, address: address(ctx), was_subscribed: removed } };
+}
+
+const lockKey = (p: ListMembershipPayload) => `list:${p.list}:${p.uid}`;
+
+export const subscribeList: JobType<ListMembershipPayload> = {
+  name: 'subscribe_list',
+  payload: listMembershipPayload,
+  lockKey,
+  steps: [{ name: 'subscribe', role: 'mail', title: (p) => `subscribe ${p.uid} to ${p.list}`, run: subscribe }],
+};
+
+export const unsubscribeList: JobType<ListMembershipPayload> = {
+  name: 'unsubscribe_list',
+  payload: listMembershipPayload,
+  lockKey,
+  steps: [{ name: 'unsubscribe', role: 'mail', title: (p) => `unsubscribe ${p.uid} from ${p.list}`, run: unsubscribe }],
+};
