@@ -4,7 +4,7 @@
  * or a filter is escaped; every server answer leaves as a PermanentError or
  * TransientError (see ./classify).
  */
-import { Attribute, Change, type Client, type Entry } from 'ldapts';
+import { Attribute, Change, type Client, type Entry, type SearchOptions, type SearchResult } from 'ldapts';
 import type { Config } from '../config/schema';
 import { PermanentError, withTimeout } from '../errors';
 import {
@@ -104,6 +104,19 @@ export function createLdap(opts: LdapOptions): Ldap {
     }
   }
 
+  /**
+   * A paged search. slapd runs one paged search per connection at a time and
+   * refuses another one meanwhile ("paged results cookie is invalid", or
+   * "unwilling to perform"), and every operation here shares one connection:
+   * paged searches take turns. Each turn has its own deadline, from its start.
+   */
+  let pagedTurn: Promise<unknown> = Promise.resolve();
+  function pagedSearch(base: string, options: SearchOptions & { paged: NonNullable<SearchOptions['paged']> }): Promise<SearchResult> {
+    const turn = pagedTurn.then(() => op(`search ${base} ${options.filter}`, (c) => c.search(base, options)));
+    pagedTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
   /** Deletes `dn`; false if it was not there. */
   async function del(dn: string): Promise<boolean> {
     try {
@@ -141,9 +154,7 @@ export function createLdap(opts: LdapOptions): Ldap {
   }
 
   async function searchUsers(filter: string): Promise<UserEntry[]> {
-    const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
-      c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } }),
-    );
+    const { searchEntries } = await pagedSearch(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } });
     return searchEntries.map(toUserEntry).filter((u) => NAME.test(u.uid));
   }
 
@@ -211,9 +222,7 @@ export function createLdap(opts: LdapOptions): Ldap {
         const t = escapeFilterValue(opts.term);
         filter = `(&(objectClass=posixAccount)(objectClass=member)(|(term=${t})(nonMemberTerm=${t})))`;
       }
-      const { searchEntries } = await op(`search ${usersBase} ${filter}`, (c) =>
-        c.search(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } }),
-      );
+      const { searchEntries } = await pagedSearch(usersBase, { scope: 'one', filter, attributes: USER_ATTRIBUTES, paged: { pageSize: 500 } });
       // Only canonical names: anything else was not made by ceod and cannot be addressed by it.
       return searchEntries.map(toUserEntry).filter((u) => NAME.test(u.uid));
     },
@@ -275,9 +284,7 @@ export function createLdap(opts: LdapOptions): Ldap {
       const v = escapeFilterValue(text);
       const filter = `(&(objectClass=posixGroup)(|(cn=*${v}*)(description=*${v}*)))`;
       // Every match, paged: the caller ranks them, and a club has at most a few thousand groups.
-      const { searchEntries } = await op(`search ${groupsBase} ${filter}`, (c) =>
-        c.search(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES, paged: { pageSize: 500 } }),
-      );
+      const { searchEntries } = await pagedSearch(groupsBase, { scope: 'one', filter, attributes: GROUP_ATTRIBUTES, paged: { pageSize: 500 } });
       return searchEntries.map((e) => toGroupEntry(e, usersBase)).filter((g) => NAME.test(g.cn));
     },
 
@@ -344,15 +351,9 @@ export function createLdap(opts: LdapOptions): Ldap {
       const range = (attr: string): string => `(&(${attr}>=${min})(${attr}<=${max}))`;
       const userFilter = `(|${range('uidNumber')}${range('gidNumber')})`;
       const groupFilter = range('gidNumber');
-      // Both at once: the caller holds the uid-number mutex meanwhile.
-      const [users, groups] = await Promise.all([
-        op(`search ${usersBase} ${userFilter}`, (c) =>
-          c.search(usersBase, { scope: 'one', filter: userFilter, attributes: ['uidNumber', 'gidNumber'], paged: { pageSize: 500 } }),
-        ),
-        op(`search ${groupsBase} ${groupFilter}`, (c) =>
-          c.search(groupsBase, { scope: 'one', filter: groupFilter, attributes: ['gidNumber'], paged: { pageSize: 500 } }),
-        ),
-      ]);
+      // One after the other: slapd runs one paged search per connection at a time (pagedSearch).
+      const users = await pagedSearch(usersBase, { scope: 'one', filter: userFilter, attributes: ['uidNumber', 'gidNumber'], paged: { pageSize: 500 } });
+      const groups = await pagedSearch(groupsBase, { scope: 'one', filter: groupFilter, attributes: ['gidNumber'], paged: { pageSize: 500 } });
       for (const e of users.searchEntries) for (const v of [...values(e, 'uidNumber'), ...values(e, 'gidNumber')]) add(v);
       for (const e of groups.searchEntries) for (const v of values(e, 'gidNumber')) add(v);
       return used;

@@ -23,6 +23,9 @@ type Column = 'self' | 'other' | 'office' | 'syscom';
 interface Targets {
   uid: string;
   job: string;
+  /** What the delete rows delete in this column (each can be deleted once). */
+  doomed: string;
+  doomedClub: string;
 }
 interface Row {
   path: (t: Targets) => string;
@@ -33,11 +36,12 @@ interface Row {
 
 let victim: string; // someone else's account, for writes that must not touch seed users
 let doomed: string; // deleted by ctdalek's cell
-let doomed2: string; // the target of ctdalek's cookie cells, deleted by the last write among them
+let doomed2: string; // deleted by ctdalek's cookie cell
 let regularJob: string; // a job regular1 asked for
 let otherJob: string; // a job ctdalek asked for
 let club: string; // a club whose members the membership rows change
 let doomedClub: string; // deleted by ctdalek's cell
+let doomedClub2: string; // deleted by ctdalek's cookie cell
 
 /** One row per route, keyed `METHOD url` exactly as Fastify registered it. */
 const TABLE: Record<string, Row> = {
@@ -47,12 +51,12 @@ const TABLE: Record<string, Row> = {
   'PATCH /api/members/:uid': { path: (t) => `/api/members/${t.uid}`, body: () => ({ login_shell: '/bin/bash' }), expect: { self: 202, other: 403, office: 403, syscom: 202 } },
   'POST /api/members/:uid/renew': { path: (t) => `/api/members/${t.uid}/renew`, body: () => ({ terms: ['f2099'] }), expect: { self: 403, other: 403, office: 202, syscom: 202 } },
   'POST /api/members/:uid/pwreset': { path: (t) => `/api/members/${t.uid}/pwreset`, expect: { self: 403, other: 403, office: 202, syscom: 202 } },
-  'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? t.doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/members/expire': { path: () => '/api/members/expire', body: () => ({ dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
   'POST /api/groups': { path: () => '/api/groups', body: () => ({ cn: newUid(), description: 'Authz Club' }), expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'GET /api/groups': { path: () => '/api/groups?search=sys', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
   'GET /api/groups/:cn': { path: () => '/api/groups/syscom', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
-  'DELETE /api/groups/:cn': { path: () => `/api/groups/${doomedClub}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
+  'DELETE /api/groups/:cn': { path: (t) => `/api/groups/${t.doomedClub}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'DELETE /api/groups/:cn/members/:uid': { path: (t) => `/api/groups/${club}/members/${t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'GET /api/positions': { path: () => '/api/positions', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
@@ -82,18 +86,21 @@ interface ColumnDef {
   target: () => Targets;
 }
 
+const mine = (): Targets => ({ uid: 'regular1', job: regularJob, doomed, doomedClub });
+const others = (): Targets => ({ uid: victim, job: otherJob, doomed, doomedClub });
+
 const COLUMNS: ColumnDef[] = [
-  { name: 'no ticket', as: null, target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'invalid token', as: null, headers: () => ({ authorization: 'Negotiate YWJjZGVm' }), target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'self', as: 'regular1', expect: 'self', target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'other', as: 'regular1', expect: 'other', target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'office', as: 'office1', expect: 'office', target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'syscom', as: 'ctdalek', expect: 'syscom', target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'tampered cookie', as: null, headers: () => ({ cookie: `ceod_session=${tamper(cookies.ctdalek!)}` }), target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'self (cookie)', as: 'regular1', expect: 'self', cookie: true, target: () => ({ uid: 'regular1', job: regularJob }) },
-  { name: 'other (cookie)', as: 'regular1', expect: 'other', cookie: true, target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'office (cookie)', as: 'office1', expect: 'office', cookie: true, target: () => ({ uid: victim, job: otherJob }) },
-  { name: 'syscom (cookie)', as: 'ctdalek', expect: 'syscom', cookie: true, target: () => ({ uid: doomed2, job: otherJob }) },
+  { name: 'no ticket', as: null, target: mine },
+  { name: 'invalid token', as: null, headers: () => ({ authorization: 'Negotiate YWJjZGVm' }), target: mine },
+  { name: 'self', as: 'regular1', expect: 'self', target: mine },
+  { name: 'other', as: 'regular1', expect: 'other', target: others },
+  { name: 'office', as: 'office1', expect: 'office', target: others },
+  { name: 'syscom', as: 'ctdalek', expect: 'syscom', target: others },
+  { name: 'tampered cookie', as: null, headers: () => ({ cookie: `ceod_session=${tamper(cookies.ctdalek!)}` }), target: mine },
+  { name: 'self (cookie)', as: 'regular1', expect: 'self', cookie: true, target: mine },
+  { name: 'other (cookie)', as: 'regular1', expect: 'other', cookie: true, target: others },
+  { name: 'office (cookie)', as: 'office1', expect: 'office', cookie: true, target: others },
+  { name: 'syscom (cookie)', as: 'ctdalek', expect: 'syscom', cookie: true, target: () => ({ ...others(), doomed: doomed2, doomedClub: doomedClub2 }) },
 ];
 
 /** The cookie with one character of its signature changed. */
@@ -120,7 +127,8 @@ beforeAll(async () => {
   }
   club = newUid();
   doomedClub = newUid();
-  for (const cn of [club, doomedClub]) {
+  doomedClub2 = newUid();
+  for (const cn of [club, doomedClub, doomedClub2]) {
     const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/groups', { cn, description: `Authz ${cn}` });
     expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
   }

@@ -420,6 +420,16 @@ describe('LDAP adapter: modifying People entries', () => {
     expect((await ldap.listMembers()).map((u) => u.uid)).toEqual(expect.arrayContaining([a, b, 'ctdalek']));
     expect(await codeOf(ldap.listMembers({ term: '*)(uid=*' }))).toMatchObject({ code: 'LDAP_INVALID_DATA' });
   });
+
+  it('paged searches at the same time on the one connection all answer (slapd allows one at a time per connection)', async () => {
+    // More entries than one page, so each search is still paging when the next one starts.
+    const all = await ldap.listMembers();
+    const results = await Promise.all([ldap.listMembers(), ldap.usedIds(1, 10_000_000), ldap.listMembers(), ldap.searchGroups('a'), ldap.usedIds(1, 10_000_000)]);
+    expect((results[0] as unknown[]).length).toBe(all.length);
+    expect((results[2] as unknown[]).length).toBe(all.length);
+    expect((results[1] as Set<number>).size).toBeGreaterThan(0);
+    expect(results[4]).toEqual(results[1]);
+  });
 });
 
 describe('LDAP adapter: groups, their members, sudo roles', () => {
