@@ -10,6 +10,13 @@
  *   npm run bench -- --c 8,32      other concurrencies for scenario 1
  *   npm run bench -- --keep-stack  reuse the stack's data instead of starting clean
  *   npm run bench -- --only 1 --cpu-prof DIR   V8 CPU profiles of the ceod processes into DIR
+ *   npm run bench -- --per-role-workers        a worker process per role, not per host (below)
+ *   npm run bench -- --spnego-every-request    creates send a fresh SPNEGO token on each request
+ *
+ * Workers are laid out as SPEC §1's hosts: phosphoric-acid runs one worker for
+ * the admin and fs roles, mail and coffee (db) one each. The bench client
+ * authenticates as a client keeping its session does (the `ceo` client, curl
+ * with a cookie jar): one SPNEGO handshake, then the session cookie.
  */
 import http from 'node:http';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +27,7 @@ import { Queue, Worker } from 'bullmq';
 import { startStack, stopStack, type StackInfo } from '../src/devstack';
 import type { JobRecord } from '../src/jobs/types';
 import type { Role } from '../src/config/schema';
-import { startCeod, Tickets, type CeodCluster } from '../src/devstack/ceod-cluster';
+import { startCeod, Tickets, type CeodCluster, type ProcName } from '../src/devstack/ceod-cluster';
 import { REPO_ROOT } from '../src/devstack/layout';
 import { loadConfig } from '../src/config/load';
 import { ldapFromConfig } from '../src/ldap';
@@ -71,9 +78,24 @@ interface Ctx {
   cluster: CeodCluster;
   tickets: Tickets;
   agent: http.Agent;
+  /** `ceod_session=…` from one handshake; absent with --spnego-every-request. */
+  cookie?: string;
 }
 
-const auth = async (ctx: Ctx) => ({ authorization: `Negotiate ${await ctx.tickets.token('ctdalek')}` });
+const PER_ROLE_WORKERS = argv.includes('--per-role-workers');
+const SPNEGO_EVERY_REQUEST = argv.includes('--spnego-every-request');
+
+/** Headers that authenticate one request of a create: the session cookie, or a fresh SPNEGO token. */
+const auth = async (ctx: Ctx): Promise<Record<string, string>> =>
+  ctx.cookie ? { cookie: ctx.cookie } : { authorization: `Negotiate ${await ctx.tickets.token('ctdalek')}` };
+
+/** One SPNEGO handshake; the session cookie it sets. */
+async function sessionCookie(ctx: Ctx): Promise<string> {
+  const hello = await request(ctx.agent, ctx.cluster.url, 'GET', '/api/members/ctdalek', { authorization: `Negotiate ${await ctx.tickets.token('ctdalek')}` });
+  const cookie = /^(ceod_session=[^;]+)/.exec((hello.headers['set-cookie'] ?? []).find((c) => c.startsWith('ceod_session=')) ?? '')?.[1];
+  if (hello.status !== 200 || !cookie) throw new Error(`no session cookie from a handshake (HTTP ${hello.status}); is [ceod] session_ttl_seconds 0?`);
+  return cookie;
+}
 
 function memberPayload(uid: string) {
   return { uid, cn: `Bench ${uid}`, given_name: 'Bench', sn: uid, program: 'MATH', terms: ['w2027'], forwarding_addresses: [`${uid}@example.org`] };
@@ -415,9 +437,7 @@ async function scenarioApi(ctx: Ctx): Promise<void> {
   const tokens: string[] = [];
   for (let i = 0; i < API_REQS; i++) tokens.push(await ctx.tickets.token('ctdalek'));
   const tokenMs = since(tg) / API_REQS;
-  const hello = await request(ctx.agent, ctx.cluster.url, 'GET', '/api/members/regular1', await auth(ctx));
-  const cookie = /^(ceod_session=[^;]+)/.exec((hello.headers['set-cookie'] ?? []).find((c) => c.startsWith('ceod_session=')) ?? '')?.[1];
-  if (hello.status !== 200 || !cookie) throw new Error(`no session cookie from a handshake (HTTP ${hello.status}); is [ceod] session_ttl_seconds 0?`);
+  const cookie = await sessionCookie(ctx);
   await load(ctx, 200, 50, '/health', null); // warm-up
   const per = Math.floor(API_REQS / API_ROUNDS);
   const runs = { unauth: [] as LoadRun[], spnego: [] as LoadRun[], session: [] as LoadRun[] };
@@ -603,6 +623,8 @@ async function main(): Promise<void> {
   const cpuProf = flag('--cpu-prof');
   const cluster = await startCeod(info, {
     name: 'bench',
+    // SPEC §1's hosts: phosphoric-acid's one worker runs admin and fs (--per-role-workers: one process per role).
+    ...(PER_ROLE_WORKERS ? {} : { procs: ['api', 'admin', 'mail', 'db'] as ProcName[] }),
     ...(cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] } : {}),
     edits: {
       all: {
@@ -610,10 +632,12 @@ async function main(): Promise<void> {
         // --kadmin-per-process: the adapter as it was before the session (for a before/after figure).
         ...(argv.includes('--kadmin-per-process') ? { kerberos: { kadmin_session: 'false' } } : {}),
       },
+      ...(PER_ROLE_WORKERS ? {} : { admin: { ceod: { roles: 'admin,fs' } } }),
     },
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const ctx: Ctx = { info, cluster, tickets, agent };
+  if (!SPNEGO_EVERY_REQUEST) ctx.cookie = await sessionCookie(ctx);
   const redis = new IORedis(info.redis.url);
   const only = flag('--only')?.split(',');
   const want = (s: string) => !only || only.includes(s);
