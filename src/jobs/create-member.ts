@@ -12,7 +12,7 @@ import { generatePassword } from '../secret-box';
 import { sortTerms } from '../terms';
 import { forwardingSchema, personNameSchema, programSchema, termsSchema, uidSchema, oneKindOfTerms } from './fields';
 import type { JobType, StepContext } from './types';
-import { lowestFreeId } from './uid-numbers';
+import { allocateId } from './uid-numbers';
 
 export const createMemberPayload = z
   .object({
@@ -50,17 +50,9 @@ async function addLdapUser(ctx: Ctx) {
   }
   const group = await ldap.getGroup(p.uid);
   if (group) throw new PermanentError('LDAP_ALREADY_EXISTS', `a group named ${p.uid} already exists`, 'uid');
-  const { min_id, max_id, home_root } = ctx.config.members;
+  const { home_root } = ctx.config.members;
   // One allocator at a time across all hosts; slapd's unique overlay is the backstop.
-  const uidNumber = await ctx.withLock('uid-number', async () => {
-    const floor = Math.max(min_id, (await ctx.idFloor.get('members')) ?? min_id);
-    let n: number;
-    try {
-      n = lowestFreeId(await ldap.usedIds(floor, max_id), floor, max_id);
-    } catch (err) {
-      if (floor === min_id) throw err;
-      n = lowestFreeId(await ldap.usedIds(min_id, max_id), min_id, max_id); // a stale floor: look everywhere
-    }
+  const uidNumber = await allocateId(ctx, 'members', ctx.config.members, async (n) => {
     try {
       await ldap.addUser({
         uid: p.uid,
@@ -76,6 +68,7 @@ async function addLdapUser(ctx: Ctx) {
         nonMemberTerms: p.non_member_terms ? sortTerms(p.non_member_terms) : undefined,
         kind: 'member',
       });
+      return n;
     } catch (err) {
       // The unique overlay refused the number: someone allocated it outside our lock. Retry afresh.
       if ((err as { code?: string }).code === 'LDAP_CONSTRAINT_VIOLATION') {
@@ -90,8 +83,6 @@ async function addLdapUser(ctx: Ctx) {
       }
       throw err;
     }
-    await ctx.idFloor.set('members', n + 1);
-    return n;
   });
   return { result: { uidNumber } };
 }
