@@ -21,6 +21,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): P
     const child = execFile(cmd, args, { env, timeout: 20000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
+    // A client that exits before reading its stdin (e.g. kinit refusing at once) must
+    // fail the test with its own stderr, not with EPIPE from this write.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(stdin);
   });
 }
