@@ -51,6 +51,9 @@ export interface ErrorBody {
   error: { code: string; message: string; field?: string; job_id?: string };
 }
 
+/** The body of a write that takes no arguments: none, `null` or `{}`. */
+export const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
+
 /** Parses with a zod schema, or throws a 400 naming the first bad field. */
 export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'params' | 'query'): T {
   const r = schema.safeParse(value);

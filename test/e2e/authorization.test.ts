@@ -11,7 +11,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
+import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 
 const stack = testStack();
@@ -111,7 +111,7 @@ function tamper(value: string): string {
 let cluster: CeodCluster;
 let tickets: Tickets;
 let redis: Redis;
-const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+const jobCount = () => countJobs(redis, cluster);
 
 beforeAll(async () => {
   tickets = await seedTickets(stack);

@@ -8,7 +8,7 @@
 import { chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
+import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapSudoRoles, ldapUsers, mailmanMembers } from '../helpers/verify';
 
@@ -31,7 +31,7 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+const jobCount = () => countJobs(redis, cluster);
 
 /** Submits as ctdalek, expects 202, waits for the job to finish. */
 async function submit(method: string, path: string, body?: unknown) {
@@ -40,11 +40,7 @@ async function submit(method: string, path: string, body?: unknown) {
   return waitForJob(cluster, tickets, 'ctdalek', res.body.id);
 }
 
-async function run(method: string, path: string, body?: unknown) {
-  const job = await submit(method, path, body);
-  if (job.state !== 'completed') throw new Error(JSON.stringify(job, null, 1));
-  return job;
-}
+const run = (method: string, path: string, body?: unknown) => runJob(cluster, tickets, 'ctdalek', method, path, body);
 
 /** `status` with the error naming `field`, and nothing enqueued. */
 async function refused(status: number, method: string, path: string, body: unknown, field?: string) {

@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import IORedis, { type Redis } from 'ioredis';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
+import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { mailmanMembers } from '../helpers/verify';
 
@@ -47,16 +47,9 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+const jobCount = () => countJobs(redis, cluster);
 
-/** Submits as `as`, expects 202, waits, expects `completed`. */
-async function run(as: string, method: string, path: string) {
-  const res = await call(cluster, tickets, as, method, path);
-  expect([method, path, res.status]).toEqual([method, path, 202]);
-  const job = await waitForJob(cluster, tickets, as, res.body.id);
-  if (job.state !== 'completed') throw new Error(JSON.stringify(job, null, 1));
-  return job;
-}
+const run = (as: string, method: string, path: string) => runJob(cluster, tickets, as, method, path);
 
 /** `status` for the request, and nothing enqueued. */
 async function refused(as: string, method: string, path: string, status: number) {

@@ -8,7 +8,7 @@ import { lstatSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import IORedis, { type Redis } from 'ioredis';
-import { call, type CeodCluster, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
+import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapUsers, mailmanMembers, principal } from '../helpers/verify';
 
@@ -32,16 +32,9 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+const jobCount = () => countJobs(redis, cluster);
 
-/** Submits as `as`, expects 202, waits, expects `completed`. */
-async function run(as: string, method: string, path: string, body?: unknown) {
-  const res = await call(cluster, tickets, as, method, path, body);
-  expect(res.status).toBe(202);
-  const job = await waitForJob(cluster, tickets, as, res.body.id);
-  if (job.state !== 'completed') throw new Error(JSON.stringify(job, null, 1));
-  return job;
-}
+const run = (as: string, method: string, path: string, body?: unknown) => runJob(cluster, tickets, as, method, path, body);
 
 async function create(uid: string, extra: Record<string, unknown> = { terms: ['f2099'] }) {
   return run('office1', 'POST', '/api/members', person(uid, extra));

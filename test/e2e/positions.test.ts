@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/load';
 import { lowestFreeId } from '../../src/jobs/uid-numbers';
 import { ldapFromConfig } from '../../src/ldap';
 import type { Ldap } from '../../src/workers/adapters';
-import { call, type CeodCluster, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
+import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { ldapGroups, ldapsearch, mailmanMembers } from '../helpers/verify';
 
@@ -52,7 +52,7 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const jobCount = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
+const jobCount = () => countJobs(redis, cluster);
 
 /** Who holds what, read from slapd with ldapsearch: uid → sorted positions. */
 async function held(): Promise<Record<string, string[]>> {

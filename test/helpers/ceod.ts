@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
 import { Tickets, waitFor } from '../../src/devstack/ceod-cluster';
 import type { StackInfo } from '../../src/devstack/types';
 
@@ -55,6 +56,20 @@ export async function waitForJob(cluster: { url: string }, tickets: Tickets, as:
     () => JSON.stringify(last, null, 1),
   );
   return last;
+}
+
+/** Submits as `as`, expects 202, waits; throws with the record unless the job `completed`. */
+export async function runJob(cluster: { url: string }, tickets: Tickets, as: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await call(cluster, tickets, as, method, path, body);
+  if (res.status !== 202) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  const job = await waitForJob(cluster, tickets, as, res.body.id);
+  if (job.state !== 'completed') throw new Error(JSON.stringify(job, null, 1));
+  return job;
+}
+
+/** How many job records the cluster's Redis holds: a refused request must leave it unchanged. */
+export async function jobCount(redis: Redis, cluster: { prefix: string }): Promise<number> {
+  return (await redis.keys(`${cluster.prefix}:job:*`)).length;
 }
 
 export { exec };

@@ -10,13 +10,12 @@ import { deleteGroup } from '../../jobs/delete-group';
 import { RESERVED_NAMES, groupNameSchema, uidSchema } from '../../jobs/fields';
 import { addGroupMember, removeGroupMember } from '../../jobs/group-membership';
 import type { GroupEntry } from '../../workers/adapters';
-import { type ApiDeps, parseOr400 } from '../app';
+import { type ApiDeps, emptyBody, parseOr400 } from '../app';
 import { authorize } from '../auth';
 import { assertNameFree, enqueue } from '../enqueue';
 
 const cnParams = z.object({ cn: groupNameSchema }).strict();
 const memberParams = z.object({ cn: groupNameSchema, uid: uidSchema }).strict();
-const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
 const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
 const searchQuery = z
   .object({

@@ -9,12 +9,11 @@ import { classify, PermanentError } from '../../errors';
 import { listNameSchema, uidSchema } from '../../jobs/fields';
 import { subscribeList, unsubscribeList } from '../../jobs/list-membership';
 import type { JobType } from '../../jobs/types';
-import { type ApiDeps, parseOr400 } from '../app';
+import { type ApiDeps, emptyBody, parseOr400 } from '../app';
 import { authorize } from '../auth';
 import { enqueue } from '../enqueue';
 
 const params = z.object({ list: listNameSchema, uid: uidSchema }).strict();
-const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
 
 export async function mailmanRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
   /**

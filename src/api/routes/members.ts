@@ -12,12 +12,11 @@ import { resetPassword } from '../../jobs/reset-password';
 import { expiryThreshold, selectExpired } from '../../expiry';
 import { isPastTerm, sortTerms, termOf } from '../../terms';
 import type { UserEntry } from '../../workers/adapters';
-import { type ApiDeps, parseOr400 } from '../app';
+import { type ApiDeps, emptyBody, parseOr400 } from '../app';
 import { authorize } from '../auth';
 import { assertNameFree, enqueue } from '../enqueue';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
-const emptyBody = z.object({}, { error: 'must be a JSON object' }).strict().nullish();
 /** A JSON object body without `uid` (the uid is the path's), to be merged with it. */
 const objectBody = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).refine((b) => !('uid' in b), { message: 'uid comes from the path', path: ['uid'] });
 const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
