@@ -144,7 +144,11 @@ describe(`fault suite (${SCALE})`, () => {
       // a hostile uid in an otherwise good body
       hostileName.map((uid) => JSON.stringify({ ...base, uid })),
       // a wrong type in one field
-      fc.tuple(field, wrongType).map(([f, v]) => JSON.stringify({ ...base, uid: 'zz-hostile', [f]: v })),
+      // (an empty list is a valid forwarding_addresses: that pair would be a good request)
+      fc
+        .tuple(field, wrongType)
+        .filter(([f, v]) => !(f === 'forwarding_addresses' && Array.isArray(v) && v.length === 0))
+        .map(([f, v]) => JSON.stringify({ ...base, uid: 'zz-hostile', [f]: v })),
       // hostile strings in other fields (with a hostile uid, so it can never be accepted)
       fc.tuple(field, hostileString, hostileName).map(([f, v, uid]) => JSON.stringify({ ...base, [f]: v, uid })),
       // unknown and prototype-polluting fields
