@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chown, cp, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
-import type { StackInfo } from '../src/devstack';
+import type { StackInfo } from '../tools/devstack';
 import { createKadmin } from '../src/krb5/kadmin';
 import { pool } from './http';
 

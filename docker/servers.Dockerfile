@@ -7,4 +7,4 @@ WORKDIR /opt/ceo
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
-RUN npm run build
+RUN npm run build && npm run build:tools

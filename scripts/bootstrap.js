@@ -83,9 +83,10 @@ function ensureNodeModules() {
   run('npm', ['ci']);
 }
 
-/** `npm run build` (tsc src -> dist). */
+/** `npm run build` (tsc src -> dist: the daemon) and `npm run build:tools` (tools -> dist-tools: the dev stack). */
 function build() {
   run('npm', ['run', 'build']);
+  run('npm', ['run', 'build:tools']);
 }
 
 /** All three, exiting with a one-line message if one fails. */

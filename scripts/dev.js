@@ -13,7 +13,7 @@ const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap'
 const ROOT = join(__dirname, '..');
 const DEV_DIR = join(ROOT, '.dev');
 const DEV_BASE_PORT = '17000';
-const CLI = join(ROOT, 'dist', 'devstack', 'cli.js');
+const CLI = join(ROOT, 'dist-tools', 'devstack', 'cli.js');
 
 function cli(args) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });

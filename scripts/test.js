@@ -69,7 +69,7 @@ if (faultsOnly) {
   }
   run('faults', ['--selectProjects', 'faults', '--runInBand', ...passthrough], { CEOD_FAULT_SCALE: process.env.CEOD_FAULT_SCALE ?? 'reduced' });
   if (process.env.CEOD_KEEP_STACK !== '1') {
-    spawnSync(process.execPath, [join(ROOT, 'dist/devstack/cli.js'), 'down', '--dir', stackDir], { stdio: 'inherit' });
+    spawnSync(process.execPath, [join(ROOT, 'dist-tools/devstack/cli.js'), 'down', '--dir', stackDir], { stdio: 'inherit' });
   }
 }
 // One plain closing line that any CI reads: "Tests: N passed, N failed".

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLease, stackLayout, startStack } from '../src/devstack';
+import { acquireLease, stackLayout, startStack } from '../tools/devstack';
 import { TEST_BASE_PORT, TEST_STACK_DIR } from './helpers/stack';
 
 export default async function globalSetup(): Promise<void> {

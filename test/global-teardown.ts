@@ -3,7 +3,7 @@
  * another live test run still holds a lease on it. Idempotent (it may be
  * called once per project). Data stays in .test-stack for the next run.
  */
-import { releaseLease, stackLayout, stopStack } from '../src/devstack';
+import { releaseLease, stackLayout, stopStack } from '../tools/devstack';
 import { TEST_STACK_DIR } from './helpers/stack';
 
 export default async function globalTeardown(): Promise<void> {

@@ -1,15 +1,15 @@
 /**
  * End-to-end harness: runs ceod's processes as a user would and talks to the
  * API with real Kerberos tickets. The process and ticket pieces live in
- * src/devstack/ceod-cluster.ts (shared with the benchmarks).
+ * tools/devstack/ceod-cluster.ts (shared with the benchmarks).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import { Tickets, waitFor } from '../../src/devstack/ceod-cluster';
-import type { StackInfo } from '../../src/devstack/types';
+import { Tickets, waitFor } from '../../tools/devstack/ceod-cluster';
+import type { StackInfo } from '../../tools/devstack/types';
 
-export { MAIN, freePort, startCeod, waitFor, Tickets, type CeodCluster, type IniEdits, type ProcName } from '../../src/devstack/ceod-cluster';
+export { MAIN, freePort, startCeod, waitFor, Tickets, type CeodCluster, type IniEdits, type ProcName } from '../../tools/devstack/ceod-cluster';
 
 const exec = promisify(execFile);
 

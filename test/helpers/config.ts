@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/load';
 import type { Config, Role } from '../../src/config/schema';
-import type { StackInfo } from '../../src/devstack/types';
+import type { StackInfo } from '../../tools/devstack/types';
 
 type Overrides = { ceod?: Partial<Config['ceod']>; redis?: Partial<Config['redis']>; members?: Partial<Config['members']> };
 

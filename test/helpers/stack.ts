@@ -8,10 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { StackInfo } from '../../src/devstack';
+import type { StackInfo } from '../../tools/devstack';
 
-export { startService, stopService } from '../../src/devstack';
-export type { ServiceName, StackInfo } from '../../src/devstack';
+export { startService, stopService } from '../../tools/devstack';
+export type { ServiceName, StackInfo } from '../../tools/devstack';
 
 /** Where the test stack lives (override with CEOD_TEST_STACK_DIR, e.g. for a second checkout). */
 export const TEST_STACK_DIR = resolve(process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'));

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { StackInfo } from '../../src/devstack/types';
+import type { StackInfo } from '../../tools/devstack/types';
 
 const exec = promisify(execFile);
 

@@ -4,8 +4,8 @@ import { dirname, resolve, join } from 'node:path';
 
 /**
  * The repository root: the nearest directory above this file holding
- * package.json (this file is src/devstack/*.ts, dist/devstack/*.js, or
- * dist-bench/src/devstack/*.js when the benchmarks compile it).
+ * package.json (this file is tools/devstack/*.ts, dist-tools/devstack/*.js, or
+ * dist-bench/tools/devstack/*.js when the benchmarks compile it).
  */
 export const REPO_ROOT = (() => {
   for (let d = resolve(__dirname, '..'); d !== dirname(d); d = dirname(d)) {

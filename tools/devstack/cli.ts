@@ -22,7 +22,7 @@ const USAGE = `usage:
   cli.js down   --dir DIR
   cli.js status --dir DIR [--json]
 
-Base ports by convention: dev 17000, tests 27000, bench 37000 (see src/devstack/ports.ts).`;
+Base ports by convention: dev 17000, tests 27000, bench 37000 (see tools/devstack/ports.ts).`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
