@@ -26,6 +26,7 @@ The config file defaults to $CEOD_CONFIG, then /etc/csc/ceod.ini.`;
 
 function redisConnection(config: Config, purpose: 'worker' | 'producer' | 'subscriber'): Redis {
   return new IORedis(config.redis.url, {
+    ...(config.redis.username ? { username: config.redis.username } : {}),
     password: config.secrets.redisPassword,
     // Workers are patient (BullMQ requires null here); producers fail fast so the API can answer 503.
     maxRetriesPerRequest: purpose === 'producer' ? 2 : null,

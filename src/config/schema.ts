@@ -86,6 +86,8 @@ export const configSchema = z
     redis: z
       .object({
         url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        /** The ACL user ceod connects as (Redis 6+); the default user when absent. */
+        username: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').optional(),
         password_file: absPath.optional(),
         prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only').default('ceod'),
       })
