@@ -5,7 +5,12 @@
 const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: "tsconfig.test.json" }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
+    // cookie 2 (under fastify's inject, light-my-request) is ESM only, which jest cannot require on Node 20: compile it to CommonJS.
+    '/node_modules/cookie/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
 };
 module.exports = {
   projects: [

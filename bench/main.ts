@@ -13,7 +13,7 @@
  *   npm run bench -- --per-role-workers        a worker process per role, not per host (below)
  *   npm run bench -- --spnego-every-request    creates send a fresh SPNEGO token on each request
  *
- * Workers are laid out as SPEC §1's hosts: phosphoric-acid runs one worker for
+ * Workers are laid out as the hosts of docs/hosts-and-roles.md: phosphoric-acid runs one worker for
  * the admin and fs roles, mail and coffee (db) one each. The bench client
  * authenticates as a client keeping its session does (the `ceo` client, curl
  * with a cookie jar): one SPNEGO handshake, then the session cookie.
@@ -25,19 +25,18 @@ import { join, resolve } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import { startStack, stopStack, type StackInfo } from '../tools/devstack';
-import type { JobRecord } from '../src/jobs/types';
+import type { JobRecord } from '../src/core/model/job';
 import type { Role } from '../src/config/schema';
 import { startCeod, Tickets, type CeodCluster, type ProcName } from '../tools/devstack/ceod-cluster';
 import { REPO_ROOT } from '../tools/devstack/layout';
 import { loadConfig } from '../src/config/load';
-import { ldapFromConfig } from '../src/ldap';
-import { createLogger } from '../src/log';
-import { JobStore } from '../src/jobs/store';
+import { ldapOptions, redisServices } from '../src/compose';
+import { createLdap } from '../src/ldap';
+import { createLogger } from '../src/core/log';
 import { submitJob } from '../src/jobs/submit';
-import type { JobType } from '../src/jobs/types';
-import { Dispatcher } from '../src/workers/dispatcher';
+import type { JobType } from '../src/jobs/step';
 import { Runner } from '../src/workers/runner';
-import type { Adapters } from '../src/workers/adapters';
+import type { Adapters } from '../src/core/ports';
 import { z } from 'zod';
 import { homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
 import { median, percentile, pool, request, sse, type SseEvent } from './http';
@@ -343,15 +342,13 @@ async function scenarioOverhead(info: StackInfo, configFile: string): Promise<vo
       const prefix = `bench-noop-${TAG}-${c}-${hosts}`;
       const cfg = { ...config, redis: { ...config.redis, prefix }, ceod: { ...config.ceod, worker_concurrency: c, log_level: 'silent' as const } };
       const redis = conn();
-      const retentionMs = 3600_000;
-      const store = new JobStore(redis, { prefix, retentionMs });
-      const dispatcher = new Dispatcher(redis, { prefix, attempts: 3, retentionMs });
+      const { store, queue: dispatcher, coordination } = redisServices({ ...cfg, ceod: { ...cfg.ceod, step_attempts: 3, job_retention_hours: 1 } } as typeof config, redis);
       const log = createLogger({ level: 'silent', host: 'bench', process: 'bench' });
       const roleSets: Role[][] = hosts === 'two' ? [['admin'], ['fs']] : [['admin', 'fs']];
-      const runners = roleSets.map((roles) => new Runner({ config: cfg, store, dispatcher, connection: conn(), adapters: {} as Adapters, log, roles, types: new Map([[noopType.name, noopType]]) }));
+      const runners = roleSets.map((roles) => new Runner({ config: cfg, store, queue: dispatcher, coordination, connection: conn(), adapters: {} as Adapters, log, roles, types: new Map([[noopType.name, noopType]]) }));
       for (const r of runners) await r.start();
       const t1 = process.hrtime.bigint();
-      await pool(NOOP_JOBS, 16, (i) => submitJob({ store, dispatcher }, noopType, { n: i }, 'bench'));
+      await pool(NOOP_JOBS, 16, (i) => submitJob({ store, queue: dispatcher }, noopType, { n: i }, 'bench'));
       while ((await redis.zcard(store.key.active())) > 0) await new Promise((r) => setTimeout(r, 5));
       const ms = since(t1);
       for (const r of runners) await r.stop(5000);
@@ -507,12 +504,11 @@ async function scenarioSse(ctx: Ctx): Promise<void> {
     return c;
   };
   const redis = conn();
-  const store = new JobStore(redis, { prefix: config.redis.prefix, retentionMs: 3600_000 });
-  const dispatcher = new Dispatcher(redis, { prefix: config.redis.prefix, attempts: 3, retentionMs: 3600_000 });
+  const { store, queue: dispatcher, coordination } = redisServices({ ...config, ceod: { ...config.ceod, step_attempts: 3, job_retention_hours: 1 } } as typeof config, redis);
   const log = createLogger({ level: 'silent', host: 'bench', process: 'bench' });
-  const runner = new Runner({ config, store, dispatcher, connection: conn(), adapters: {} as Adapters, log, roles: ['db'], types: new Map([[slowType.name, slowType]]) });
+  const runner = new Runner({ config, store, queue: dispatcher, coordination, connection: conn(), adapters: {} as Adapters, log, roles: ['db'], types: new Map([[slowType.name, slowType]]) });
   await runner.start();
-  const sub = await submitJob({ store, dispatcher }, slowType, { n: 1 }, 'ctdalek');
+  const sub = await submitJob({ store, queue: dispatcher }, slowType, { n: 1 }, 'ctdalek');
   const tokens: string[] = [];
   for (let i = 0; i < SSE_CLIENTS; i++) tokens.push(await ctx.tickets.token('ctdalek'));
   let open = 0;
@@ -559,7 +555,7 @@ async function scenarioSse(ctx: Ctx): Promise<void> {
 async function scenarioBulk(ctx: Ctx, configFile: string): Promise<void> {
   say(`scenario 6: seeding ${BULK_N} lapsed members, then expire (one job) and renew (one job each)`);
   const config = loadConfig(configFile);
-  const ldap = ldapFromConfig(config);
+  const ldap = createLdap(ldapOptions(config));
   const uids = Array.from({ length: BULK_N }, (_, i) => `${TAG}x${i}`);
   const first = config.members.max_id - BULK_N; // clear of the numbers scenario 1 takes from the bottom
   try {
@@ -623,7 +619,7 @@ async function main(): Promise<void> {
   const cpuProf = flag('--cpu-prof');
   const cluster = await startCeod(info, {
     name: 'bench',
-    // SPEC §1's hosts: phosphoric-acid's one worker runs admin and fs (--per-role-workers: one process per role).
+    // the hosts of docs/hosts-and-roles.md: phosphoric-acid's one worker runs admin and fs (--per-role-workers: one process per role).
     ...(PER_ROLE_WORKERS ? {} : { procs: ['api', 'admin', 'mail', 'db'] as ProcName[] }),
     ...(cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] } : {}),
     edits: {

@@ -11,5 +11,6 @@ const ROOT = join(__dirname, '..');
 bootstrap();
 const tsc = spawnSync('npx', ['tsc', '-p', 'bench/tsconfig.json'], { stdio: 'inherit', cwd: ROOT });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+spawnSync(process.execPath, [join(ROOT, 'scripts/copy-assets.js'), 'dist-bench/src'], { stdio: 'inherit', cwd: ROOT });
 const r = spawnSync(process.execPath, [join(ROOT, 'dist-bench', 'bench', 'main.js'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: ROOT });
 process.exit(r.status ?? 1);

@@ -25,9 +25,12 @@ build();
 // ts-jest only transpiles (isolatedModules); type-check the tests here, once.
 const tc = spawnSync('npm', ['run', '--silent', 'typecheck'], { stdio: 'inherit' });
 if (tc.status !== 0) process.exit(tc.status ?? 1);
+// The layering (dependencies point inward, no cycles) and the docs references, before any test.
+const lint = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit' });
+if (lint.status !== 0) process.exit(lint.status ?? 1);
 
 const ROOT = join(__dirname, '..');
-const totals = { passed: 0, failed: 0 };
+const totals = { passed: 0, failed: 0, skipped: 0 };
 
 /** One jest invocation; adds its counts to the totals; returns its exit status. */
 function jest(name, args, env = {}) {
@@ -41,6 +44,7 @@ function jest(name, args, env = {}) {
     const j = JSON.parse(readFileSync(results, 'utf8'));
     totals.passed += j.numPassedTests;
     totals.failed += j.numFailedTests;
+    totals.skipped += j.numPendingTests + (j.numTodoTests ?? 0);
   }
   return r.status ?? 1;
 }
@@ -72,6 +76,6 @@ if (faultsOnly) {
     spawnSync(process.execPath, [join(ROOT, 'dist-tools/devstack/cli.js'), 'down', '--dir', stackDir], { stdio: 'inherit' });
   }
 }
-// One plain closing line that any CI reads: "Tests: N passed, N failed".
-process.stdout.write(`\nTests: ${totals.passed} passed, ${totals.failed} failed\n`);
+// One plain closing line that any CI reads: "Tests: N passed, N failed, N skipped".
+process.stdout.write(`\nTests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(status);

@@ -1,13 +1,14 @@
 /**
- * The per-host configuration (SPEC §6): one INI file per host, validated with
+ * The per-host configuration (docs/config.md): one INI file per host, validated with
  * zod at start and frozen. Secrets are never written in the file itself: keys
  * ending in `_file` name a file to read, or the matching environment variable
  * (listed in `SECRET_ENV`) supplies the value.
  */
 import { z } from 'zod';
+import { NAME_RE } from '../core/model/names';
+import { ROLES } from '../core/model/roles';
 
-export const ROLES = ['admin', 'fs', 'mail', 'db'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../core/model/roles';
 
 const csv = z
   .string()
@@ -51,6 +52,36 @@ export const configSchema = z
         lock_duration_ms: int.positive().default(10000),
         stalled_interval_ms: int.positive().default(5000),
         worker_concurrency: int.positive().default(16),
+        /** BullMQ gives a step job up after it stalled this often; the reconciler then fails the step (it may be half-done: its undo runs). */
+        max_stalled_count: int.positive().default(5),
+        /** Deadline of one step's run or undo; past it the step fails with a transient TIMEOUT. */
+        step_timeout_ms: int.positive().default(120_000),
+        /** The reconciler looks at unfinished jobs whose record has not changed for this long. */
+        reconcile_idle_ms: int.positive().default(60_000),
+        /** Members a bulk step (expire) works on at once. */
+        bulk_concurrency: int.positive().max(256).default(8),
+        /** The cross-host mutex (uid numbers) expires this long after its holder stops renewing it. */
+        mutex_ttl_ms: int.positive().default(3000),
+        /** A step waits this long for a busy mutex before it is retried (transient LOCK_BUSY). */
+        mutex_wait_ms: int.positive().default(20_000),
+        /** An id-allocation floor expires this long after it was set, so numbers freed by hand are found again. */
+        id_floor_ttl_ms: int.positive().default(300_000),
+        /** A resource lock (one job per uid or group) outlives a job that was lost by at most this long. */
+        lock_ttl_hours: int.positive().default(168),
+        /** How long an Idempotency-Key maps to its job. */
+        idempotency_ttl_hours: int.positive().default(24),
+        /** A caller's groups (their roles) are looked up in LDAP at most this often. */
+        role_cache_ttl_ms: int.min(0).default(30_000),
+        /** Largest request body the API accepts. */
+        body_limit_bytes: int.positive().default(64 * 1024),
+        /** An event stream re-reads its job's events at least this often, whatever the wake-ups. */
+        sse_poll_ms: int.positive().default(2000),
+        /** An idle event stream sends a comment this often, so proxies keep it open. */
+        sse_heartbeat_ms: int.positive().default(15_000),
+        /** Deadline of one home-directory operation (a skel copy or a removal may take a while on NFS). */
+        home_timeout_ms: int.positive().default(60_000),
+        /** Deadline of the API's own Mailman reads (does a list exist?); an unreachable Mailman must not hold a request. */
+        api_mailman_timeout_ms: int.positive().default(3000),
         /** Lifetime of the session cookie issued after a SPNEGO handshake; 0 turns cookies off. */
         session_ttl_seconds: int.min(0).max(86400).default(600),
         /** Mark the session cookie Secure (clients send it only over https, or to localhost). */
@@ -80,6 +111,10 @@ export const configSchema = z
         kadmin_path: z.string().default('kadmin'),
         /** One long-lived kadmin session (default) or a kadmin process per operation. */
         kadmin_session: bool.default(true),
+        /** The kadmin session is replaced after this long, well before its ticket could expire. */
+        kadmin_session_max_age_ms: int.positive().default(300_000),
+        /** An idle kadmin session is closed after this long. */
+        kadmin_session_idle_ms: int.positive().default(30_000),
         timeout_ms: int.positive().default(10000),
       })
       .strict(),
@@ -98,7 +133,7 @@ export const configSchema = z
     clubs: idRange.and(
       z.object({
         home_root: absPath,
-        /** The club's sudo role (SPEC §2): members of the club's group run these as the club user. */
+        /** The club's sudo role (docs/directory.md#sudo-roles): members of the club's group run these as the club user. */
         sudo_hosts: csv.pipe(z.array(z.string().regex(/^[^\s,]+$/, 'must be host names or ALL')).min(1)).default(['ALL']),
         sudo_commands: csv.pipe(z.array(absPathOrAll).min(1)).default(['ALL']),
         sudo_options: csv.pipe(z.array(z.string().regex(/^!?[a-z_]+$/, 'must be sudo options like !authenticate'))).default(['!authenticate']),
@@ -114,7 +149,7 @@ export const configSchema = z
       .refine((s) => s.allowed.includes(s.default), { message: 'default must be one of allowed', path: ['default'] }),
     expiry: z
       .object({
-        /** Days into a term before members who did not renew are expired (SPEC §3: one month). */
+        /** Days into a term before members who did not renew are expired (docs/terms.md#expiry: about one month). */
         grace_days: int.min(0).max(120).default(30),
       })
       .strict()
@@ -126,6 +161,8 @@ export const configSchema = z
         secure: bool.default(false),
         from: z.string().min(3),
         timeout_ms: int.positive().default(10000),
+        /** SMTP connections kept open (pooled) for outgoing mail. */
+        max_connections: int.positive().max(32).default(2),
       })
       .strict(),
     mailman: z
@@ -141,7 +178,6 @@ export const configSchema = z
     mail: z
       .object({
         announce_to: z.string().min(3),
-        welcome_from: z.string().min(3).optional(),
       })
       .strict(),
     auxiliary_groups: z.record(z.string(), csv).default({}),
@@ -152,7 +188,7 @@ export const configSchema = z
         required: csv.default([]),
         executive: csv.default([]),
         /** The group that holds exactly the holders of executive positions. */
-        exec_group: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a group name').default('exec'),
+        exec_group: z.string().regex(NAME_RE, 'must be a group name').default('exec'),
         /** The list new executives are subscribed to. */
         exec_list: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a list name').default('exec'),
       })

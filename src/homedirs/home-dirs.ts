@@ -15,8 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { PermanentError, TransientError, withTimeout } from '../errors';
-import type { HomeDirs } from '../workers/adapters';
+import { PermanentError, TransientError, withTimeout } from '../core/errors';
+import { NAME_RE } from '../core/model/names';
+import type { HomeDirs } from '../core/ports';
 import { checkOwner, classifyFsError, homePath } from './paths';
 import { chownTree, copyContents, copyEntry, removeTree } from './tree';
 
@@ -28,7 +29,7 @@ export interface HomeDirsOptions {
 }
 
 /** A `.forward` line: a plain address, or `\uid` (keep a local copy). Never a `|command` or a `/file`. */
-const FORWARD_ADDRESS = /^(?:[A-Za-z0-9.!#$&'*+=?^_~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[a-z][a-z0-9-]{0,31})$/;
+const FORWARD_ADDRESS = new RegExp(`^(?:[A-Za-z0-9.!#$&'*+=?^_~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\\\${NAME_RE.source.slice(1, -1)})$`);
 const MAX_FORWARD_BYTES = 64 * 1024;
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY, O_RDONLY, O_DIRECTORY, O_NONBLOCK } = constants;

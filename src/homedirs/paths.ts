@@ -6,10 +6,11 @@
  * its root before anything is done with it.
  */
 import * as path from 'node:path';
-import { PermanentError, TransientError, type CeoError } from '../errors';
+import { NAME_RE } from '../core/model/names';
+import { type CeoError, isCeoError, PermanentError, TransientError } from '../core/errors';
 
-/** A home directory's name: a uid or club name (SPEC §2). */
-export const HOME_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** A home directory's name: a uid or club name, by the one name rule (docs/directory.md#names). */
+export const HOME_NAME = NAME_RE;
 
 /** `<root>/<name>`, after checking the name and that the result stays directly under `root`. */
 export function homePath(root: string, name: string): string {
@@ -46,13 +47,14 @@ const PERMANENT = new Set(['EACCES', 'EPERM', 'EROFS', 'EXDEV', 'ENAMETOOLONG', 
  * errors pass through.
  */
 export function classifyFsError(err: unknown, what: string): CeoError {
-  const e = err as { name?: unknown; code?: unknown } | undefined;
-  if (e?.name === 'PermanentError' || e?.name === 'TransientError') return err as CeoError;
+  if (isCeoError(err)) return err;
+  const e = err as { code?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
+  const opts = { cause: err, serverCode: code };
   // Node's messages name the syscall and path ("ENOENT: no such file or directory, rename 'a' -> 'b'").
   const detail = err instanceof Error && err.message ? err.message.split('\n')[0]!.slice(0, 300) : (code ?? 'error');
   const text = `${what}: ${detail}`;
-  if (code && PERMANENT.has(code)) return new PermanentError('FS_REFUSED', text);
-  if (code && TRANSIENT.has(code)) return new TransientError('FS_BUSY', text);
-  return new TransientError('UNKNOWN', text);
+  if (code && PERMANENT.has(code)) return new PermanentError('FS_REFUSED', text, undefined, opts);
+  if (code && TRANSIENT.has(code)) return new TransientError('FS_BUSY', text, undefined, opts);
+  return new TransientError('UNKNOWN', text, undefined, opts);
 }

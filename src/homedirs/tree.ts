@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { TransientError } from '../errors';
+import { TransientError } from '../core/errors';
 
 /** Permission bits kept when copying skel: setuid/setgid never travel into a home. */
 const MODE_MASK = 0o1777;

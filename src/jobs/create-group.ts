@@ -1,5 +1,5 @@
 /**
- * Create a club (SPEC §4 "create group"): its sudo role, its group (a gid in
+ * Create a club (docs/jobs.md#create_group): its sudo role, its group (a gid in
  * the clubs range), the club user with the same number, and the club's home
  * directory owned by the club user.
  *
@@ -8,10 +8,11 @@
  * conflict), and this job's own earlier work on a later one when it matches.
  */
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../errors';
-import type { SudoRole } from '../workers/adapters';
-import { descriptionSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { hasCode, PermanentError, TransientError } from '../core/errors';
+import { descriptionSchema, uidSchema } from '../core/model/fields';
+import type { SudoRole } from '../core/model/group';
+import { isClubAccount } from '../core/model/user';
+import { type JobType, type StepContext, step } from './step';
 import { allocateId } from './uid-numbers';
 
 export const createGroupPayload = z.object({ cn: uidSchema, description: descriptionSchema }).strict();
@@ -27,11 +28,8 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((
 const sameRole = (a: SudoRole, b: SudoRole) =>
   a.group === b.group && a.runAsUser === b.runAsUser && sameSet(a.hosts, b.hosts) && sameSet(a.commands, b.commands) && sameSet(a.options, b.options);
 
-const numberOf = (ctx: Ctx): number => {
-  const n = ctx.results.add_group?.gidNumber;
-  if (typeof n !== 'number') throw new PermanentError('INVALID_PAYLOAD', 'gid number of add_group is missing');
-  return n;
-};
+/** The number add_group allocated: the club's gid, and its club user's uid. */
+const numberOf = (ctx: Ctx): number => ctx.result(addGroupStep).gidNumber;
 
 const inClubsRange = (ctx: Ctx, n: number) => n >= ctx.config.clubs.min_id && n <= ctx.config.clubs.max_id;
 
@@ -71,7 +69,7 @@ async function addGroup(ctx: Ctx) {
       return n;
     } catch (err) {
       // A redelivered attempt racing this job's own earlier one: its entry is ours.
-      if ((err as { code?: string }).code === 'LDAP_ALREADY_EXISTS') {
+      if (hasCode(err, 'LDAP_ALREADY_EXISTS')) {
         const got = await mine();
         if (got !== null) return got;
       }
@@ -83,7 +81,7 @@ async function addGroup(ctx: Ctx) {
 
 async function removeGroup(ctx: Ctx) {
   const group = await ctx.adapters.ldap.getGroup(ctx.payload.cn);
-  if (group && group.gidNumber === ctx.results.add_group?.gidNumber) {
+  if (group && group.gidNumber === ctx.resultIfAny(addGroupStep)?.gidNumber) {
     await ctx.adapters.ldap.deleteGroup(ctx.payload.cn);
     await ctx.idFloor.lower('clubs', group.gidNumber);
   }
@@ -95,7 +93,7 @@ async function addClubUser(ctx: Ctx) {
   const n = numberOf(ctx);
   const existing = await ldap.getUser(cn);
   if (existing) {
-    if (existing.uidNumber === n && existing.objectClasses.includes('club')) return;
+    if (existing.uidNumber === n && isClubAccount(existing)) return;
     throw new PermanentError('LDAP_ALREADY_EXISTS', `user ${cn} already exists`, 'cn');
   }
   try {
@@ -110,17 +108,19 @@ async function addClubUser(ctx: Ctx) {
     });
   } catch (err) {
     // The unique overlay: a member took this number outside the lock. The group holds it, so retrying cannot help.
-    if ((err as { code?: string }).code === 'LDAP_CONSTRAINT_VIOLATION') {
-      throw new PermanentError('LDAP_CONSTRAINT_VIOLATION', `uid number ${n} is already used by another user`, 'cn');
+    if (hasCode(err, 'LDAP_CONSTRAINT_VIOLATION')) {
+      throw new PermanentError('LDAP_CONSTRAINT_VIOLATION', `uid number ${n} is already used by another user`, 'cn', { cause: err });
     }
-    if ((err as { code?: string }).code === 'LDAP_ALREADY_EXISTS' && ctx.attempt > 1) throw new TransientError('LOCK_BUSY', `user ${cn} appeared meanwhile; checking again`);
+    if (hasCode(err, 'LDAP_ALREADY_EXISTS') && ctx.attempt > 1) {
+      throw new TransientError('LOCK_BUSY', `user ${cn} appeared meanwhile; checking again`, undefined, { cause: err });
+    }
     throw err;
   }
 }
 
 async function removeClubUser(ctx: Ctx) {
   const user = await ctx.adapters.ldap.getUser(ctx.payload.cn);
-  if (user && user.uidNumber === ctx.results.add_group?.gidNumber && user.objectClasses.includes('club')) {
+  if (user && user.uidNumber === ctx.resultIfAny(addGroupStep)?.gidNumber && isClubAccount(user)) {
     await ctx.adapters.ldap.deleteUser(ctx.payload.cn);
   }
 }
@@ -134,6 +134,14 @@ async function removeClubHome(ctx: Ctx) {
   await ctx.adapters.homeDirs.remove(ctx.config.clubs.home_root, ctx.payload.cn, { owner: numberOf(ctx) });
 }
 
+const addGroupStep = step<CreateGroupPayload, { gidNumber: number }>({
+  name: 'add_group',
+  role: 'admin',
+  title: (p) => `add group ${p.cn} to LDAP`,
+  run: addGroup,
+  undo: removeGroup,
+});
+
 export const createGroup: JobType<CreateGroupPayload> = {
   name: 'create_group',
   payload: createGroupPayload,
@@ -141,7 +149,7 @@ export const createGroup: JobType<CreateGroupPayload> = {
   lockKey: (p) => `member:${p.cn}`,
   steps: [
     { name: 'add_sudo_role', role: 'admin', title: (p) => `add sudo role %${p.cn}`, run: addSudoRole, undo: removeSudoRole },
-    { name: 'add_group', role: 'admin', title: (p) => `add group ${p.cn} to LDAP`, run: addGroup, undo: removeGroup },
+    addGroupStep,
     { name: 'add_club_user', role: 'admin', title: (p) => `add club user uid=${p.cn} to LDAP`, run: addClubUser, undo: removeClubUser },
     { name: 'create_club_home', role: 'fs', title: (p) => `create home directory of ${p.cn}`, run: createClubHome, undo: removeClubHome },
   ],

@@ -1,17 +1,18 @@
 /**
- * Create a member (or, with `non_member_terms`, a club rep): SPEC §4.
+ * Create a member (or, with `non_member_terms`, a club rep): docs/jobs.md#create_member.
  *
  * Every step is an ensure keyed by the uid. "Already exists" on a first attempt
  * is someone else's account (a permanent conflict); on a later attempt it may
  * be this job's own earlier work, and is accepted when it matches.
  */
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../errors';
-import { announcement, welcomeMail } from '../mail/templates';
-import { generatePassword } from '../secret-box';
-import { sortTerms } from '../terms';
-import { forwardingSchema, personNameSchema, programSchema, termsSchema, uidSchema, oneKindOfTerms } from './fields';
-import type { JobType, StepContext } from './types';
+import { hasCode, PermanentError, TransientError } from '../core/errors';
+import { forwardingSchema, oneKindOfTerms, personNameSchema, programSchema, termsSchema, uidSchema } from '../core/model/fields';
+import { memberAddress } from '../core/model/names';
+import { sortTerms } from '../core/rules/terms';
+import { generatePassword } from '../core/secret-box';
+import { announcement, welcomeMail } from './mail-templates';
+import { type JobType, type StepContext, step } from './step';
 import { allocateId } from './uid-numbers';
 
 export const createMemberPayload = z
@@ -32,13 +33,10 @@ export type CreateMemberPayload = z.infer<typeof createMemberPayload>;
 
 type Ctx = StepContext<CreateMemberPayload>;
 
-const uidNumberOf = (ctx: Ctx): number => {
-  const n = ctx.results.add_ldap_user?.uidNumber;
-  if (typeof n !== 'number') throw new PermanentError('INVALID_PAYLOAD', 'uid number of add_ldap_user is missing');
-  return n;
-};
+/** The number add_ldap_user allocated (uid and gid alike). */
+const uidNumberOf = (ctx: Ctx): number => ctx.result(addLdapUserStep).uidNumber;
 
-const memberAddress = (ctx: Ctx) => `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+const address = (ctx: Ctx) => memberAddress(ctx.payload.uid, ctx.config.ceod.base_domain);
 
 async function addLdapUser(ctx: Ctx) {
   const { ldap } = ctx.adapters;
@@ -71,13 +69,13 @@ async function addLdapUser(ctx: Ctx) {
       return n;
     } catch (err) {
       // The unique overlay refused the number: someone allocated it outside our lock. Retry afresh.
-      if ((err as { code?: string }).code === 'LDAP_CONSTRAINT_VIOLATION') {
-        throw new TransientError('LOCK_BUSY', `uid number ${n} was taken concurrently`);
+      if (hasCode(err, 'LDAP_CONSTRAINT_VIOLATION')) {
+        throw new TransientError('LOCK_BUSY', `uid number ${n} was taken concurrently`, undefined, { cause: err });
       }
       // A redelivered attempt can race this job's own earlier attempt (its lock
       // lapsed while Redis was down, so BullMQ redelivered it while it still ran):
       // if the earlier one added the entry meanwhile, that is our work, not a conflict.
-      if ((err as { code?: string }).code === 'LDAP_ALREADY_EXISTS' && ctx.attempt > 1) {
+      if (hasCode(err, 'LDAP_ALREADY_EXISTS') && ctx.attempt > 1) {
         const mine = await ldap.getUser(p.uid);
         if (mine && mine.cn === p.cn) return mine.uidNumber;
       }
@@ -89,7 +87,7 @@ async function addLdapUser(ctx: Ctx) {
 
 async function removeLdapUser(ctx: Ctx) {
   const existing = await ctx.adapters.ldap.getUser(ctx.payload.uid);
-  const n = ctx.results.add_ldap_user?.uidNumber;
+  const n = ctx.resultIfAny(addLdapUserStep)?.uidNumber;
   // Only ever delete the entry this job made.
   if (existing && (n === undefined ? existing.cn === ctx.payload.cn : existing.uidNumber === n)) {
     await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
@@ -110,7 +108,7 @@ async function addPersonalGroup(ctx: Ctx) {
 
 async function removePersonalGroup(ctx: Ctx) {
   const group = await ctx.adapters.ldap.getGroup(ctx.payload.uid);
-  if (group && group.gidNumber === ctx.results.add_ldap_user?.uidNumber) await ctx.adapters.ldap.deleteGroup(ctx.payload.uid);
+  if (group && group.gidNumber === ctx.resultIfAny(addLdapUserStep)?.uidNumber) await ctx.adapters.ldap.deleteGroup(ctx.payload.uid);
 }
 
 async function addPrincipal(ctx: Ctx) {
@@ -122,8 +120,7 @@ async function addPrincipal(ctx: Ctx) {
   try {
     await kadmin.addPrincipal(ctx.payload.uid, password, { needChange: true });
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== 'KRB5_PRINCIPAL_EXISTS' || ctx.attempt <= 1) throw err;
+    if (!hasCode(err, 'KRB5_PRINCIPAL_EXISTS') || ctx.attempt <= 1) throw err;
     // Our own earlier attempt made it: set the password we just saved.
     await kadmin.setPassword(ctx.payload.uid, password, { needChange: true });
   }
@@ -151,17 +148,17 @@ async function writeForward(ctx: Ctx) {
 
 async function sendWelcome(ctx: Ctx) {
   const msg = welcomeMail({ uid: ctx.payload.uid, cn: ctx.payload.cn, domain: ctx.config.ceod.base_domain });
-  await ctx.adapters.mailer.send({ ...msg, to: memberAddress(ctx), messageId: `<${ctx.jobId}.welcome@${ctx.config.ceod.base_domain}>` });
+  await ctx.adapters.mailer.send({ ...msg, to: address(ctx), messageId: `<${ctx.jobId}.welcome@${ctx.config.ceod.base_domain}>` });
 }
 
 async function subscribeNewMemberList(ctx: Ctx) {
   if (!ctx.payload.terms) return; // club reps are not members
-  await ctx.adapters.mailman.subscribe(ctx.config.mailman.new_member_list, memberAddress(ctx), ctx.payload.cn);
+  await ctx.adapters.mailman.subscribe(ctx.config.mailman.new_member_list, address(ctx), ctx.payload.cn);
 }
 
 async function unsubscribeNewMemberList(ctx: Ctx) {
   if (!ctx.payload.terms) return;
-  await ctx.adapters.mailman.unsubscribe(ctx.config.mailman.new_member_list, memberAddress(ctx));
+  await ctx.adapters.mailman.unsubscribe(ctx.config.mailman.new_member_list, address(ctx));
 }
 
 async function announce(ctx: Ctx) {
@@ -176,12 +173,20 @@ async function announce(ctx: Ctx) {
   await ctx.adapters.mailer.send({ ...msg, to: ctx.config.mail.announce_to, messageId: `<${ctx.jobId}.announce@${ctx.config.ceod.base_domain}>` });
 }
 
+const addLdapUserStep = step<CreateMemberPayload, { uidNumber: number }>({
+  name: 'add_ldap_user',
+  role: 'admin',
+  title: (p) => `add uid=${p.uid} to LDAP`,
+  run: addLdapUser,
+  undo: removeLdapUser,
+});
+
 export const createMember: JobType<CreateMemberPayload> = {
   name: 'create_member',
   payload: createMemberPayload,
   lockKey: (p) => `member:${p.uid}`,
   steps: [
-    { name: 'add_ldap_user', role: 'admin', title: (p) => `add uid=${p.uid} to LDAP`, run: addLdapUser, undo: removeLdapUser },
+    addLdapUserStep,
     { name: 'add_personal_group', role: 'admin', title: (p) => `add group ${p.uid} to LDAP`, run: addPersonalGroup, undo: removePersonalGroup },
     { name: 'add_principal', role: 'admin', title: (p) => `add Kerberos principal ${p.uid}`, run: addPrincipal, undo: removePrincipal },
     { name: 'create_home', role: 'fs', title: (p) => `create home directory of ${p.uid}`, run: createHome, undo: removeHome },

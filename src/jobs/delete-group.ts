@@ -1,5 +1,5 @@
 /**
- * Delete a club (SPEC §4 "delete group"): its sudo role, club user and group
+ * Delete a club (docs/jobs.md#delete_group): its sudo role, club user and group
  * (admin), then its home directory (fs). Every step is delete-if-present, so a
  * half-deleted club is finished by submitting the job again; nothing is undone.
  *
@@ -8,20 +8,21 @@
  * anyone else is left in place and reported.
  */
 import { z } from 'zod';
-import { PermanentError } from '../errors';
-import { uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { PermanentError } from '../core/errors';
+import { uidSchema } from '../core/model/fields';
+import { isClubAccount } from '../core/model/user';
+import { type JobType, type StepContext, step } from './step';
 
 export const deleteGroupPayload = z.object({ cn: uidSchema }).strict();
 export type DeleteGroupPayload = z.infer<typeof deleteGroupPayload>;
 type Ctx = StepContext<DeleteGroupPayload>;
 
-async function removeSudoRole(ctx: Ctx) {
+async function removeSudoRole(ctx: Ctx): Promise<{ result: { number: number | null; sudo_role_removed: boolean } }> {
   const { ldap } = ctx.adapters;
   const { cn } = ctx.payload;
   const [group, user] = await Promise.all([ldap.getGroup(cn), ldap.getUser(cn)]);
   // A member's personal group is not a club: the API refuses it; this is the backstop.
-  if (user && !user.objectClasses.includes('club')) throw new PermanentError('CONFLICT', `${cn} is a member, not a club`, 'cn');
+  if (user && !isClubAccount(user)) throw new PermanentError('CONFLICT', `${cn} is a member, not a club`, 'cn');
   const number = user?.uidNumber ?? group?.gidNumber ?? null;
   return { result: { number, sudo_role_removed: await ldap.deleteSudoRole(cn) } };
 }
@@ -29,7 +30,7 @@ async function removeSudoRole(ctx: Ctx) {
 async function removeClubUser(ctx: Ctx) {
   const { ldap } = ctx.adapters;
   const user = await ldap.getUser(ctx.payload.cn);
-  if (user && !user.objectClasses.includes('club')) throw new PermanentError('CONFLICT', `${ctx.payload.cn} is a member, not a club`, 'cn');
+  if (user && !isClubAccount(user)) throw new PermanentError('CONFLICT', `${ctx.payload.cn} is a member, not a club`, 'cn');
   return { result: { user_removed: user ? await ldap.deleteUser(ctx.payload.cn) : false } };
 }
 
@@ -42,21 +43,29 @@ async function removeGroup(ctx: Ctx) {
 }
 
 async function deleteClubHome(ctx: Ctx) {
-  const number = ctx.results.remove_sudo_role?.number;
+  const { number } = ctx.result(removeSudoRoleStep);
   // No user and no group: nothing says whose a directory of that name is, so it stays.
-  if (typeof number !== 'number') {
+  if (number === null) {
     return { result: { home_removed: false }, warning: `the club user and group were already gone: ${ctx.config.clubs.home_root}/${ctx.payload.cn}, if any, is left in place` };
   }
   const removed = await ctx.adapters.homeDirs.remove(ctx.config.clubs.home_root, ctx.payload.cn, { owner: number });
   return { result: { home_removed: removed } };
 }
 
+/** The first step also notes the club's number, for the home directory's owner check. */
+const removeSudoRoleStep = step<DeleteGroupPayload, { number: number | null; sudo_role_removed: boolean }>({
+  name: 'remove_sudo_role',
+  role: 'admin',
+  title: (p) => `remove sudo role %${p.cn}`,
+  run: removeSudoRole,
+});
+
 export const deleteGroup: JobType<DeleteGroupPayload> = {
   name: 'delete_group',
   payload: deleteGroupPayload,
   lockKey: (p) => `member:${p.cn}`,
   steps: [
-    { name: 'remove_sudo_role', role: 'admin', title: (p) => `remove sudo role %${p.cn}`, run: removeSudoRole },
+    removeSudoRoleStep,
     { name: 'remove_club_user', role: 'admin', title: (p) => `remove club user uid=${p.cn}`, run: removeClubUser },
     { name: 'remove_group', role: 'admin', title: (p) => `remove group ${p.cn}`, run: removeGroup },
     { name: 'delete_club_home', role: 'fs', title: (p) => `delete the home directory of ${p.cn}`, run: deleteClubHome },

@@ -1,5 +1,5 @@
 /**
- * Delete a member (SPEC §4): unsubscribe from all lists (mail), delete the home
+ * Delete a member (docs/jobs.md#delete_member): unsubscribe from all lists (mail), delete the home
  * directory (fs), the principal, the personal group, the user's memberships of
  * other groups (so no group names a user who is gone) and the user (admin).
  * Every step is delete-if-present, so a half-existing account (principal
@@ -8,15 +8,16 @@
  * cannot be compensated, only finished.
  */
 import { z } from 'zod';
-import { uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { uidSchema } from '../core/model/fields';
+import { memberAddress } from '../core/model/names';
+import type { JobType, StepContext } from './step';
 
 export const deleteMemberPayload = z.object({ uid: uidSchema }).strict();
 export type DeleteMemberPayload = z.infer<typeof deleteMemberPayload>;
 type Ctx = StepContext<DeleteMemberPayload>;
 
 async function unsubscribeAll(ctx: Ctx) {
-  const address = `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+  const address = memberAddress(ctx.payload.uid, ctx.config.ceod.base_domain);
   const lists = await ctx.adapters.mailman.subscriptions(address);
   for (const list of lists) await ctx.adapters.mailman.unsubscribe(list, address);
   return { result: { unsubscribed_from: lists } };

@@ -1,17 +1,22 @@
 /**
- * Expire members (SPEC §3, §4): a bulk job. The API selects who expires (the
- * same rule as its dry run, see src/expiry.ts) and enqueues their uids with
- * the threshold term; the admin step re-checks each one before setting the
- * expired shell, so a member renewed meanwhile is never expired. The previous
- * shell is kept in `previousLoginShell` for renewal to restore. The expiry
- * mail is best effort. Each member's outcome is in the job result.
+ * Expire members (docs/terms.md#expiry, docs/jobs.md#expire_members): a bulk
+ * job. The API selects who expires (the same rule as its dry run, see
+ * src/core/rules/expiry.ts) and enqueues their uids with the threshold term;
+ * the admin step re-checks each one before setting the expired shell, so a
+ * member renewed meanwhile is never expired. The previous shell is kept in
+ * `previousLoginShell` for renewal to restore. The expiry mail is best effort.
+ * Each member's outcome is in the job result.
+ *
+ * Both steps go through the engine's `forEachItem`: one member refused is that
+ * member's outcome; a server outage retries the step as a whole, which is
+ * harmless because each member's work is an ensure.
  */
 import { z } from 'zod';
-import { classify } from '../errors';
-import { isExpired, latestTerm } from '../expiry';
-import { expiryNotice } from '../mail/templates';
-import { termSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { termSchema, uidSchema } from '../core/model/fields';
+import { memberAddress } from '../core/model/names';
+import { isExpired, latestTerm } from '../core/rules/expiry';
+import { expiryNotice } from './mail-templates';
+import { type JobType, type StepContext, step } from './step';
 
 export const expireMembersPayload = z
   .object({
@@ -29,84 +34,85 @@ type Ctx = StepContext<ExpireMembersPayload>;
 /** Per member: `expired`, or why not. */
 export type ExpiryOutcome = 'expired' | 'renewed' | 'already_expired' | 'gone' | `failed: ${string}`;
 
-const CONCURRENCY = 8;
+type Notice = { cn: string; last_term?: string };
+type ShellsResult = {
+  outcomes: Record<string, ExpiryOutcome>;
+  notices: Record<string, Notice>;
+  expired_count: number;
+  skipped_count: number;
+  failed_count: number;
+};
 
-/** Runs `work` over `items`, at most `n` at a time. */
-async function eachLimited<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-async function setExpiredShells(ctx: Ctx) {
+/** Sets the expired shell of one member, if they are still to be expired; says what it found. */
+async function expireOne(ctx: Ctx, uid: string): Promise<{ outcome: ExpiryOutcome; notice?: Notice }> {
   const { ldap } = ctx.adapters;
   const expired = ctx.config.shells.expired;
+  const user = await ldap.getUser(uid);
+  if (!user) return { outcome: 'gone' };
+  const last = latestTerm(user);
+  const notice = { cn: user.cn, ...(last ? { last_term: last } : {}) };
+  if (user.loginShell === expired) {
+    // On a later attempt this may be our own work: it still gets its notice.
+    return ctx.attempt > 1 && user.previousLoginShell !== undefined ? { outcome: 'expired', notice } : { outcome: 'already_expired' };
+  }
+  if (!isExpired(user, ctx.payload.threshold, expired)) return { outcome: 'renewed' };
+  await ldap.modifyUser(uid, [
+    { op: 'replace', attr: 'previousLoginShell', values: [user.loginShell || ctx.config.shells.default] },
+    { op: 'replace', attr: 'loginShell', values: [expired] },
+  ]);
+  return { outcome: 'expired', notice };
+}
+
+async function setExpiredShells(ctx: Ctx): Promise<{ result: ShellsResult; warning?: string }> {
+  const { uids } = ctx.payload;
+  const done = await ctx.forEachItem(uids, (uid) => expireOne(ctx, uid));
   const outcomes: Record<string, ExpiryOutcome> = {};
-  const notices: Record<string, { cn: string; last_term?: string }> = {};
-  await eachLimited(ctx.payload.uids, CONCURRENCY, async (uid) => {
-    if (ctx.signal.aborted) throw new Error('step aborted');
-    try {
-      const user = await ldap.getUser(uid);
-      if (!user) {
-        outcomes[uid] = 'gone';
-        return;
-      }
-      const last = latestTerm(user);
-      if (user.loginShell === expired) {
-        // On a later attempt this may be our own work: it still gets its notice.
-        outcomes[uid] = ctx.attempt > 1 && user.previousLoginShell !== undefined ? 'expired' : 'already_expired';
-      } else if (!isExpired(user, ctx.payload.threshold, expired)) {
-        outcomes[uid] = 'renewed';
-      } else {
-        await ldap.modifyUser(uid, [
-          { op: 'replace', attr: 'previousLoginShell', values: [user.loginShell || ctx.config.shells.default] },
-          { op: 'replace', attr: 'loginShell', values: [expired] },
-        ]);
-        outcomes[uid] = 'expired';
-      }
-      if (outcomes[uid] === 'expired') notices[uid] = { cn: user.cn, ...(last ? { last_term: last } : {}) };
-    } catch (err) {
-      const info = classify(err);
-      // A server outage is retried as a whole (every member is an ensure); one refused member is reported.
-      if (!info.permanent) throw err;
-      outcomes[uid] = `failed: ${info.code}: ${info.message}`;
+  const notices: Record<string, Notice> = {};
+  done.forEach((d, i) => {
+    const uid = uids[i]!;
+    if (!d.ok) {
+      outcomes[uid] = `failed: ${d.error.code}: ${d.error.message}`;
+      return;
     }
+    outcomes[uid] = d.value.outcome;
+    if (d.value.outcome === 'expired' && d.value.notice) notices[uid] = d.value.notice;
   });
-  const count = (o: string) => Object.values(outcomes).filter((v) => v === o).length;
-  const failed = Object.values(outcomes).filter((v) => v.startsWith('failed')).length;
+  const expiredCount = Object.values(outcomes).filter((v) => v === 'expired').length;
+  const failed = done.filter((d) => !d.ok).length;
   return {
-    result: { outcomes, notices, expired_count: count('expired'), skipped_count: ctx.payload.uids.length - count('expired') - failed, failed_count: failed },
+    result: { outcomes, notices, expired_count: expiredCount, skipped_count: uids.length - expiredCount - failed, failed_count: failed },
     ...(failed ? { warning: `${failed} member(s) could not be expired; see outcomes` } : {}),
   };
 }
 
 async function sendNotices(ctx: Ctx) {
-  const notices = (ctx.results.set_expired_shells?.notices ?? {}) as Record<string, { cn: string; last_term?: string }>;
+  const { notices } = ctx.result(setExpiredShellsStep);
   const domain = ctx.config.ceod.base_domain;
-  const mailed: Record<string, 'sent' | `failed: ${string}`> = {};
-  await eachLimited(Object.keys(notices), CONCURRENCY, async (uid) => {
+  const uids = Object.keys(notices);
+  const done = await ctx.forEachItem(uids, async (uid) => {
     const n = notices[uid]!;
-    try {
-      const msg = expiryNotice({ uid, cn: n.cn, domain, lastTerm: n.last_term, currentTerm: ctx.payload.current_term });
-      await ctx.adapters.mailer.send({ ...msg, messageId: `<${ctx.jobId}.expiry.${uid}@${domain}>` });
-      mailed[uid] = 'sent';
-    } catch (err) {
-      mailed[uid] = `failed: ${classify(err).message}`;
-    }
+    const msg = expiryNotice({ uid, cn: n.cn, domain, lastTerm: n.last_term, currentTerm: ctx.payload.current_term });
+    await ctx.adapters.mailer.send({ ...msg, to: memberAddress(uid, domain), messageId: `<${ctx.jobId}.expiry.${uid}@${domain}>` });
   });
-  const failed = Object.values(mailed).filter((v) => v !== 'sent').length;
+  const mailed: Record<string, 'sent' | `failed: ${string}`> = {};
+  done.forEach((d, i) => (mailed[uids[i]!] = d.ok ? 'sent' : `failed: ${d.error.message}`));
+  const failed = done.filter((d) => !d.ok).length;
   return { result: { mailed }, ...(failed ? { warning: `${failed} expiry mail(s) not sent; see mailed` } : {}) };
 }
+
+const setExpiredShellsStep = step<ExpireMembersPayload, ShellsResult>({
+  name: 'set_expired_shells',
+  role: 'admin',
+  title: (p) => `set the expired shell of ${p.uids.length} member(s)`,
+  run: setExpiredShells,
+});
 
 export const expireMembers: JobType<ExpireMembersPayload> = {
   name: 'expire_members',
   payload: expireMembersPayload,
   lockKey: () => 'expire-members',
   steps: [
-    { name: 'set_expired_shells', role: 'admin', title: (p) => `set the expired shell of ${p.uids.length} member(s)`, run: setExpiredShells },
-    { name: 'send_expiry_mail', role: 'mail', title: (p) => `mail the expiry notice to those expired`, run: sendNotices, bestEffort: true },
+    setExpiredShellsStep,
+    { name: 'send_expiry_mail', role: 'mail', title: () => `mail the expiry notice to those expired`, run: sendNotices, bestEffort: true },
   ],
 };

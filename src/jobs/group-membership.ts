@@ -1,5 +1,5 @@
 /**
- * Add a member to a group, or remove one (SPEC §4): the group itself, the
+ * Add a member to a group, or remove one (docs/jobs.md#add_group_member): the group itself, the
  * auxiliary groups config maps it to (admin), and its auxiliary lists (mail).
  *
  * Both jobs begin with a read-only snapshot of the user's groups. The writes
@@ -8,10 +8,11 @@
  * work from the state it started with, the snapshot can.
  */
 import { z } from 'zod';
-import type { Config } from '../config/schema';
-import { PermanentError } from '../errors';
-import { groupNameSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { PermanentError } from '../core/errors';
+import { groupNameSchema, uidSchema } from '../core/model/fields';
+import { memberAddress } from '../core/model/names';
+import { whatLeavingTakes } from '../core/rules/groups';
+import { type JobType, type StepContext, step } from './step';
 
 export const groupMembershipPayload = z
   .object({
@@ -24,35 +25,15 @@ export const groupMembershipPayload = z
 export type GroupMembershipPayload = z.infer<typeof groupMembershipPayload>;
 type Ctx = StepContext<GroupMembershipPayload>;
 
-type AuxConfig = Pick<Config, 'auxiliary_groups' | 'auxiliary_lists'>;
+const address = (ctx: Ctx) => memberAddress(ctx.payload.uid, ctx.config.ceod.base_domain);
 
-/**
- * What leaving `cn` takes away, given all the groups the user is in now: the
- * auxiliary groups and lists of `cn` that none of their other groups implies.
- * Someone not in `cn` loses nothing: a direct membership of an auxiliary group
- * is not ours to end.
- */
-export function whatLeavingTakes(config: AuxConfig, cn: string, groups: readonly string[]): { groups: string[]; lists: string[] } {
-  if (!groups.includes(cn)) return { groups: [], lists: [] };
-  const others = groups.filter((g) => g !== cn);
-  const impliedGroups = new Set(others.flatMap((g) => config.auxiliary_groups[g] ?? []));
-  const impliedLists = new Set(others.flatMap((g) => config.auxiliary_lists[g] ?? []));
-  return {
-    groups: (config.auxiliary_groups[cn] ?? []).filter((g) => g !== cn && !impliedGroups.has(g)),
-    lists: (config.auxiliary_lists[cn] ?? []).filter((l) => !impliedLists.has(l)),
-  };
-}
-
-const address = (ctx: Ctx) => `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+/** What the snapshot step records: the user's groups before this job, and what leaving the group would take. */
+type Snapshot = { groups: string[]; leaves_groups: string[]; leaves_lists: string[] };
 
 /** The groups the user was in before this job, from the snapshot step. */
-function groupsBefore(ctx: Ctx): string[] {
-  const groups = ctx.results.read_memberships?.groups;
-  if (!Array.isArray(groups)) throw new PermanentError('INVALID_PAYLOAD', 'the snapshot of read_memberships is missing');
-  return groups as string[];
-}
+const groupsBefore = (ctx: Ctx): string[] => ctx.result(readMembershipsStep).groups;
 
-async function readMemberships(ctx: Ctx) {
+async function readMemberships(ctx: Ctx): Promise<{ result: Snapshot }> {
   const { ldap } = ctx.adapters;
   const { cn, uid } = ctx.payload;
   const [user, group, groups] = await Promise.all([ldap.getUser(uid), ldap.getGroup(cn), ldap.groupsOf(uid)]);
@@ -61,6 +42,14 @@ async function readMemberships(ctx: Ctx) {
   const leaving = whatLeavingTakes(ctx.config, cn, groups);
   return { result: { groups, leaves_groups: leaving.groups, leaves_lists: leaving.lists } };
 }
+
+/** The read-only first step of both jobs: its result is what every undo reverts to. */
+const readMembershipsStep = step<GroupMembershipPayload, Snapshot>({
+  name: 'read_memberships',
+  role: 'admin',
+  title: (p) => `look up the groups of ${p.uid}`,
+  run: readMemberships,
+});
 
 // --- add
 
@@ -98,7 +87,7 @@ export const addGroupMember: JobType<GroupMembershipPayload> = {
   payload: groupMembershipPayload,
   lockKey: (p) => `membership:${p.uid}`,
   steps: [
-    { name: 'read_memberships', role: 'admin', title: (p) => `look up the groups of ${p.uid}`, run: readMemberships },
+    readMembershipsStep,
     { name: 'add_to_group', role: 'admin', title: (p) => `add ${p.uid} to group ${p.cn}`, run: addToGroup, undo: undoAddToGroup },
     { name: 'add_to_auxiliary_groups', role: 'admin', title: (p) => `add ${p.uid} to the auxiliary groups of ${p.cn}`, run: addToAuxGroups, undo: undoAddToAuxGroups },
     {
@@ -112,10 +101,7 @@ export const addGroupMember: JobType<GroupMembershipPayload> = {
 
 // --- remove
 
-const leaves = (ctx: Ctx, what: 'leaves_groups' | 'leaves_lists'): string[] => {
-  const v = ctx.results.read_memberships?.[what];
-  return Array.isArray(v) ? (v as string[]) : [];
-};
+const leaves = (ctx: Ctx, what: 'leaves_groups' | 'leaves_lists'): string[] => ctx.result(readMembershipsStep)[what];
 
 async function removeFromGroup(ctx: Ctx) {
   await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'delete', uids: [ctx.payload.uid] });
@@ -149,7 +135,7 @@ export const removeGroupMember: JobType<GroupMembershipPayload> = {
   payload: groupMembershipPayload,
   lockKey: (p) => `membership:${p.uid}`,
   steps: [
-    { name: 'read_memberships', role: 'admin', title: (p) => `look up the groups of ${p.uid}`, run: readMemberships },
+    readMembershipsStep,
     { name: 'remove_from_group', role: 'admin', title: (p) => `remove ${p.uid} from group ${p.cn}`, run: removeFromGroup, undo: undoRemoveFromGroup },
     {
       name: 'remove_from_auxiliary_groups',

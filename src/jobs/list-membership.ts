@@ -1,5 +1,5 @@
 /**
- * Subscribe to and unsubscribe from a mailing list (SPEC §4): one Mailman step
+ * Subscribe to and unsubscribe from a mailing list (docs/jobs.md#subscribe_list): one Mailman step
  * each, for `<uid>@<base domain>`. Both are ensures: subscribing someone
  * subscribed, or unsubscribing someone who is not, is success.
  *
@@ -9,24 +9,23 @@
  * made themself, or restore one they had just left.
  */
 import { z } from 'zod';
-import { PermanentError } from '../errors';
-import { listNameSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { hasCode, reclassify } from '../core/errors';
+import { listNameSchema, uidSchema } from '../core/model/fields';
+import { memberAddress } from '../core/model/names';
+import type { JobType, StepContext } from './step';
 
 export const listMembershipPayload = z.object({ list: listNameSchema, uid: uidSchema }).strict();
 export type ListMembershipPayload = z.infer<typeof listMembershipPayload>;
 type Ctx = StepContext<ListMembershipPayload>;
 
-const address = (ctx: Ctx) => `${ctx.payload.uid}@${ctx.config.ceod.base_domain}`;
+const address = (ctx: Ctx) => memberAddress(ctx.payload.uid, ctx.config.ceod.base_domain);
 
 /** Runs a Mailman call, naming the list plainly if it does not exist (deleted since the API checked). */
 async function onList<T>(ctx: Ctx, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'MAILMAN_NO_SUCH_LIST') {
-      throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${ctx.payload.list}`, 'list');
-    }
+    if (hasCode(err, 'MAILMAN_NO_SUCH_LIST')) throw reclassify(err, 'MAILMAN_NO_SUCH_LIST', `no mailing list ${ctx.payload.list}`, { field: 'list' });
     throw err;
   }
 }

@@ -1,13 +1,14 @@
 /**
- * Modify a member (SPEC §4): replace the login shell (admin), replace the
+ * Modify a member (docs/jobs.md#modify_member): replace the login shell (admin), replace the
  * forwarding addresses in `~/.forward` (fs). The first step always runs: it
  * also hands the fs step the uid and gid numbers, which the fs host cannot
  * read itself (it has no LDAP).
  */
 import { z } from 'zod';
-import { PermanentError } from '../errors';
-import { forwardingSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { PermanentError } from '../core/errors';
+import { forwardingSchema, uidSchema } from '../core/model/fields';
+import { assertShellAllowed } from '../core/rules/shells';
+import { type JobType, type StepContext, step } from './step';
 
 export const modifyMemberPayload = z
   .object({
@@ -24,15 +25,16 @@ export const modifyMemberPayload = z
 export type ModifyMemberPayload = z.infer<typeof modifyMemberPayload>;
 type Ctx = StepContext<ModifyMemberPayload>;
 
-async function replaceLoginShell(ctx: Ctx) {
+type Ids = { uidNumber: number; gidNumber: number; previous_login_shell?: string };
+
+async function replaceLoginShell(ctx: Ctx): Promise<{ result: Ids }> {
   const { uid, login_shell } = ctx.payload;
   const user = await ctx.adapters.ldap.getUser(uid);
-  if (!user) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `no member ${uid}`, 'uid');
+  if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
   const ids = { uidNumber: user.uidNumber, gidNumber: user.gidNumber };
   if (login_shell === undefined || login_shell === user.loginShell) return { result: ids };
-  if (!ctx.config.shells.allowed.includes(login_shell)) {
-    throw new PermanentError('INVALID_PAYLOAD', `login_shell: ${login_shell} is not one of ${ctx.config.shells.allowed.join(', ')}`, 'login_shell');
-  }
+  // The config may have changed since the API checked the request against it.
+  assertShellAllowed(login_shell, ctx.config.shells.allowed);
   // An expired account stays expired: the choice is kept for when it is renewed.
   const attr = user.loginShell === ctx.config.shells.expired ? 'previousLoginShell' : 'loginShell';
   await ctx.adapters.ldap.modifyUser(uid, [{ op: 'replace', attr, values: [login_shell] }]);
@@ -42,22 +44,24 @@ async function replaceLoginShell(ctx: Ctx) {
 async function writeForward(ctx: Ctx) {
   const addresses = ctx.payload.forwarding_addresses;
   if (addresses === undefined) return;
-  const { uidNumber, gidNumber } = ctx.results.replace_login_shell ?? {};
-  if (typeof uidNumber !== 'number' || typeof gidNumber !== 'number') throw new PermanentError('INVALID_PAYLOAD', 'uid number of replace_login_shell is missing');
+  // The fs host has no LDAP: the first step hands it the numbers.
+  const { uidNumber, gidNumber } = ctx.result(replaceLoginShellStep);
   await ctx.adapters.homeDirs.writeForward(ctx.config.members.home_root, ctx.payload.uid, uidNumber, gidNumber, addresses);
 }
+
+const replaceLoginShellStep = step<ModifyMemberPayload, Ids>({
+  name: 'replace_login_shell',
+  role: 'admin',
+  title: (p) => (p.login_shell ? `set the login shell of ${p.uid} to ${p.login_shell}` : `look up ${p.uid}`),
+  run: replaceLoginShell,
+});
 
 export const modifyMember: JobType<ModifyMemberPayload> = {
   name: 'modify_member',
   payload: modifyMemberPayload,
   lockKey: (p) => `member:${p.uid}`,
   steps: [
-    {
-      name: 'replace_login_shell',
-      role: 'admin',
-      title: (p) => (p.login_shell ? `set the login shell of ${p.uid} to ${p.login_shell}` : `look up ${p.uid}`),
-      run: replaceLoginShell,
-    },
+    replaceLoginShellStep,
     {
       name: 'replace_forwarding',
       role: 'fs',

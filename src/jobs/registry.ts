@@ -1,5 +1,5 @@
 /** Every job type by name. A job type is data; the runner interprets them all alike. */
-import type { JobType } from './types';
+import type { JobType } from './step';
 import { createGroup } from './create-group';
 import { createMember } from './create-member';
 import { deleteGroup } from './delete-group';
@@ -29,7 +29,3 @@ const TYPES: JobType<any>[] = [
 ];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));
-
-export function jobType(name: string): JobType<any> | undefined {
-  return jobTypes.get(name);
-}

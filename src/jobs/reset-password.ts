@@ -1,12 +1,12 @@
 /**
- * Reset a password (SPEC §4): a new random password that must be changed at
+ * Reset a password (docs/jobs.md#reset_password): a new random password that must be changed at
  * the next login. It is sealed for the requester before kadmin sets it, so a
  * crash in between never leaves a password nobody knows.
  */
 import { z } from 'zod';
-import { generatePassword } from '../secret-box';
-import { uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+import { uidSchema } from '../core/model/fields';
+import { generatePassword } from '../core/secret-box';
+import type { JobType, StepContext } from './step';
 
 export const resetPasswordPayload = z.object({ uid: uidSchema }).strict();
 export type ResetPasswordPayload = z.infer<typeof resetPasswordPayload>;

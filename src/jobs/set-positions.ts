@@ -1,5 +1,5 @@
 /**
- * Set positions (SPEC §4): replace every position at once. The payload is the
+ * Set positions (docs/jobs.md#set_positions): replace every position at once. The payload is the
  * whole new map (position → holders); positions left out become vacant.
  *
  * The first step only reads: it records who held what and who was in the exec
@@ -11,11 +11,13 @@
  * themselves, and a former executive may well want to stay.
  */
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../errors';
+import { hasCode, PermanentError, reclassify, TransientError } from '../core/errors';
+import { positionNameSchema, uidSchema } from '../core/model/fields';
+import { isName, memberAddress } from '../core/model/names';
 import {
   byPosition,
   executives,
-  holderProblem,
+  assertHoldersMayHold,
   type HoldersByPosition,
   MAX_HOLDERS,
   newExecutives,
@@ -23,9 +25,8 @@ import {
   positionChanges,
   positionsConfigOf,
   positionsOfUsers,
-} from '../positions';
-import { positionNameSchema, uidSchema } from './fields';
-import type { JobType, StepContext } from './types';
+} from '../core/rules/positions';
+import { type JobType, type StepContext, step } from './step';
 
 export const setPositionsPayload = z
   .object({
@@ -38,33 +39,17 @@ export type SetPositionsPayload = z.infer<typeof setPositionsPayload>;
 type Ctx = StepContext<SetPositionsPayload>;
 
 /** The "before" state the first step records. */
-const snapshotSchema = z.object({
-  holders_before: z.record(z.string(), z.array(z.string())),
-  exec_group_before: z.array(z.string()),
-});
-type Snapshot = z.infer<typeof snapshotSchema>;
+type Snapshot = { holders_before: HoldersByPosition; exec_group_before: string[] };
 
-function snapshotOf(ctx: Ctx): Snapshot {
-  const r = snapshotSchema.safeParse(ctx.results.read_positions);
-  if (!r.success) throw new PermanentError('INVALID_PAYLOAD', 'the result of read_positions is missing');
-  return r.data;
-}
+const snapshotOf = (ctx: Ctx): Snapshot => ctx.result(readPositionsStep);
 
-/** Names ceod can write back (see the LDAP adapter): anything else in the group is not ours to restore. */
-const CANONICAL = /^[a-z][a-z0-9-]{0,31}$/;
-
-async function readPositions(ctx: Ctx) {
+async function readPositions(ctx: Ctx): Promise<{ result: Snapshot }> {
   const { ldap } = ctx.adapters;
   const cfg = positionsConfigOf(ctx.config);
-  // The config may have changed since the API checked the request against it.
-  try {
-    parsePositions(ctx.payload.positions, cfg);
-  } catch (err) {
-    const e = err as PermanentError;
-    throw new PermanentError('INVALID_PAYLOAD', e.message, e.field);
-  }
+  // The config may have changed since the API checked the request against it: the same check, the same error.
+  parsePositions(ctx.payload.positions, cfg);
   const [holders, group] = await Promise.all([ldap.positionHolders(), ldap.getGroup(cfg.exec_group)]);
-  if (!group) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `no group ${cfg.exec_group} (positions.exec_group)`);
+  if (!group) throw new PermanentError('NOT_FOUND', `no group ${cfg.exec_group} (positions.exec_group)`);
   const snapshot: Snapshot = { holders_before: byPosition(positionsOfUsers(holders)), exec_group_before: [...group.members].sort() };
   return { result: snapshot };
 }
@@ -77,13 +62,13 @@ async function makePositions(ctx: Ctx, wanted: HoldersByPosition, mustExist: boo
     try {
       await ldap.modifyUser(uid, [{ op: 'replace', attr: 'position', values: positions }]);
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'LDAP_NO_SUCH_OBJECT') throw err;
+      if (!hasCode(err, 'NOT_FOUND')) throw err;
       // Deleted since: a user who is gone holds nothing, which is all a removal wanted.
       if (positions.length === 0 || !mustExist) continue;
       // A new holder deleted between the check and this write. Refusing now, on a
       // first attempt, would tell the runner nothing changed, and the writes
       // already made would stay; a retry fails in its check and is undone.
-      throw new TransientError('LDAP_NO_SUCH_OBJECT', `${uid} was deleted while positions were being written`);
+      throw new TransientError('NOT_FOUND', `${uid} was deleted while positions were being written`, undefined, { cause: err });
     }
   }
   return changes;
@@ -92,8 +77,7 @@ async function makePositions(ctx: Ctx, wanted: HoldersByPosition, mustExist: boo
 async function writePositions(ctx: Ctx) {
   // Checked before any write: a holder deleted since the API checked fails the job with nothing changed.
   const users = await ctx.adapters.ldap.getUsers([...new Set(Object.values(ctx.payload.positions).flat())]);
-  const problem = holderProblem(ctx.payload.positions, users);
-  if (problem) throw new PermanentError('INVALID_PAYLOAD', `${problem.position}: ${problem.message}`, problem.position);
+  assertHoldersMayHold(ctx.payload.positions, users);
   return { result: { changed_positions: await makePositions(ctx, ctx.payload.positions, true) } };
 }
 
@@ -110,7 +94,8 @@ async function syncExecGroup(ctx: Ctx) {
 
 async function restoreExecGroup(ctx: Ctx) {
   const cfg = positionsConfigOf(ctx.config);
-  const before = snapshotOf(ctx).exec_group_before.filter((u) => CANONICAL.test(u));
+  // Only names ceod can write back (docs/directory.md#names): anything else in the group is not ours to restore.
+  const before = snapshotOf(ctx).exec_group_before.filter(isName);
   await ctx.adapters.ldap.changeGroupMembers(cfg.exec_group, { op: 'replace', uids: before });
 }
 
@@ -119,11 +104,9 @@ async function subscribeNewExecs(ctx: Ctx) {
   const uids = newExecutives(executives(ctx.payload.positions, cfg.executive), snapshotOf(ctx).exec_group_before);
   for (const uid of uids) {
     try {
-      await ctx.adapters.mailman.subscribe(cfg.exec_list, `${uid}@${ctx.config.ceod.base_domain}`);
+      await ctx.adapters.mailman.subscribe(cfg.exec_list, memberAddress(uid, ctx.config.ceod.base_domain));
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'MAILMAN_NO_SUCH_LIST') {
-        throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${cfg.exec_list} (positions.exec_list)`);
-      }
+      if (hasCode(err, 'MAILMAN_NO_SUCH_LIST')) throw reclassify(err, 'MAILMAN_NO_SUCH_LIST', `no mailing list ${cfg.exec_list} (positions.exec_list)`);
       throw err;
     }
   }
@@ -136,13 +119,20 @@ const summary = (p: SetPositionsPayload): string =>
     .map(([position, uids]) => `${position}: ${uids.join(', ')}`)
     .join('; ') || 'none';
 
+const readPositionsStep = step<SetPositionsPayload, Snapshot>({
+  name: 'read_positions',
+  role: 'admin',
+  title: () => 'read the current position holders and exec group members',
+  run: readPositions,
+});
+
 export const setPositions: JobType<SetPositionsPayload> = {
   name: 'set_positions',
   payload: setPositionsPayload,
   // One positions change at a time: each replaces the whole map.
   lockKey: () => 'positions',
   steps: [
-    { name: 'read_positions', role: 'admin', title: () => 'read the current position holders and exec group members', run: readPositions },
+    readPositionsStep,
     { name: 'write_positions', role: 'admin', title: (p) => `set positions (${summary(p)})`, run: writePositions, undo: restorePositions },
     { name: 'sync_exec_group', role: 'admin', title: () => 'make the exec group exactly the holders of executive positions', run: syncExecGroup, undo: restoreExecGroup },
     // No undo: subscribing is harmless, and unsubscribing could remove someone who had subscribed themself.

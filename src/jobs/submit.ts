@@ -1,9 +1,9 @@
 /** Creates a job record and dispatches its first step: what every write route does. */
 import { randomUUID } from 'node:crypto';
-import { TransientError } from '../errors';
-import type { Dispatcher } from '../workers/dispatcher';
-import type { JobStore } from './store';
-import type { JobRecord, JobType } from './types';
+import { TransientError } from '../core/errors';
+import type { JobRecord } from '../core/model/job';
+import type { JobQueue, JobStore } from '../core/ports';
+import type { JobType } from './step';
 
 export type SubmitResult = { kind: 'created' | 'idempotent' | 'conflict'; id: string };
 
@@ -35,7 +35,7 @@ export function newRecord<P>(type: JobType<P>, payload: P, requester: string, id
 }
 
 export async function submitJob<P>(
-  deps: { store: JobStore; dispatcher: Dispatcher },
+  deps: { store: JobStore; queue: JobQueue },
   type: JobType<P>,
   payload: P,
   requester: string,
@@ -46,11 +46,11 @@ export async function submitJob<P>(
   const outcome = await deps.store.submit(record, idempotencyKey);
   if (outcome.kind !== 'created') return { kind: outcome.kind, id: outcome.existingId };
   try {
-    await deps.dispatcher.dispatch(record);
+    await deps.queue.dispatch(record);
   } catch (err) {
     // Nothing may be left half-submitted: the caller answers 503 and may retry.
     await deps.store.abandon(record, idempotencyKey).catch(() => undefined);
-    throw new TransientError('REDIS_UNAVAILABLE', 'could not enqueue the job; try again');
+    throw new TransientError('REDIS_UNAVAILABLE', 'could not enqueue the job; try again', undefined, { cause: err });
   }
   return { kind: 'created', id: record.id };
 }

@@ -1,5 +1,5 @@
-/** uid/gid number allocation (SPEC §2): the lowest number in range used by no uidNumber and no gidNumber. */
-import { PermanentError } from '../errors';
+/** uid/gid number allocation (docs/directory.md#uid-numbers): the lowest number in range used by no uidNumber and no gidNumber. */
+import { PermanentError } from '../core/errors';
 
 export function lowestFreeId(used: ReadonlySet<number>, min: number, max: number): number {
   for (let n = min; n <= max; n += 1) if (!used.has(n)) return n;

@@ -7,8 +7,9 @@
  * it exits 1 only when it cannot start a session (KDC or kadmind down, bad
  * keytab). So success means: exit 0 and no stderr line but the harmless ones.
  */
-import { PermanentError, TransientError, type CeoError } from '../errors';
-import type { PrincipalInfo } from '../workers/adapters';
+import { PermanentError, TransientError, type CeoError } from '../core/errors';
+import { NAME_RE } from '../core/model/names';
+import type { PrincipalInfo } from '../core/model/principal';
 
 /** stderr lines that do not mean failure. */
 const HARMLESS = [/^No policy specified for .*; defaulting to no policy$/, /^WARNING: no policy specified/];
@@ -64,9 +65,9 @@ export function parseGetprinc(stdout: string): PrincipalInfo | null {
 
 /**
  * Principal names are interpolated into a kadmin command line (`-q "addprinc NAME"`),
- * so only plain names are allowed: a uid, optionally with one `/instance`.
+ * so only plain names are allowed: a uid (docs/directory.md#names), optionally with one `/instance`.
  */
-export const PRINCIPAL_NAME = /^[a-z][a-z0-9-]*(\/[a-z0-9.-]+)?$/;
+export const PRINCIPAL_NAME = new RegExp(`^${NAME_RE.source.slice(1, -1)}(/[a-z0-9.-]+)?$`);
 
 export function checkPrincipalName(name: string): void {
   if (typeof name !== 'string' || name.length > 128 || !PRINCIPAL_NAME.test(name)) {

@@ -16,9 +16,9 @@
  * part of the command kadmin parses.
  */
 import { spawn } from 'node:child_process';
-import type { Config } from '../config/schema';
-import { PermanentError, TransientError, type CeoError } from '../errors';
-import type { Kadmin, PrincipalInfo } from '../workers/adapters';
+import { hasCode, isCeoError, PermanentError, TransientError } from '../core/errors';
+import type { PrincipalInfo } from '../core/model/principal';
+import type { Kadmin } from '../core/ports';
 import { checkPrincipalName, classifyKadminResult, parseGetprinc } from './kadmin-output';
 
 export interface KadminOptions {
@@ -35,6 +35,10 @@ export interface KadminOptions {
   timeoutMs: number;
   /** One long-lived kadmin session (default), or false for a process per operation. */
   session?: boolean;
+  /** A session is replaced after this long, well before its kadmin ticket could expire. Default 5 min. */
+  sessionMaxAgeMs?: number;
+  /** An idle session is closed after this long. Default 30 s. */
+  sessionIdleMs?: number;
 }
 
 /** Lines of a successful answer that are not errors (getprinc, get_privs, addprinc's confirmation). */
@@ -72,10 +76,6 @@ const MAX_OUTPUT = 64 * 1024;
 /** Passwords the session can carry as `-pw "<password>"` on a command line (kadmin's parser splits on blanks, quotes and backslashes). */
 const SESSION_SAFE_PASSWORD = /^[A-Za-z0-9!#%&()*+,./:;<=>?@^_{|}~-]{1,256}$/;
 
-/** A session is replaced after this long, well before its kadmin ticket could expire. */
-const SESSION_MAX_AGE_MS = 5 * 60_000;
-/** An idle session is closed after this long. */
-const SESSION_IDLE_MS = 30_000;
 
 /**
  * One interactive `kadmin -k` process, with stderr folded into stdout (`2>&1`)
@@ -206,11 +206,13 @@ function checkPassword(password: string): void {
 }
 
 export function createKadmin(opts: KadminOptions): Kadmin {
+  const sessionMaxAgeMs = opts.sessionMaxAgeMs ?? 5 * 60_000;
+  const sessionIdleMs = opts.sessionIdleMs ?? 30_000;
   const running = new Set<Promise<unknown>>();
   let closed = false;
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  // It would silently authenticate kadmin from another keytab (RECIPES.md).
+  // It would silently authenticate kadmin from another keytab: a client with no ticket becomes whoever that keytab holds.
   delete env.KRB5_CLIENT_KTNAME;
   if (opts.krb5Config) env.KRB5_CONFIG = opts.krb5Config;
 
@@ -269,14 +271,14 @@ export function createKadmin(opts: KadminOptions): Kadmin {
   const sessionArgs = args('').slice(0, -2); // no -q: interactive
 
   function currentSession(): KadminSession {
-    if (session && (!session.usable || Date.now() - session.startedAt > SESSION_MAX_AGE_MS)) {
+    if (session && (!session.usable || Date.now() - session.startedAt > sessionMaxAgeMs)) {
       void session.close();
       session = null;
     }
     session ??= new KadminSession(opts, env, sessionArgs);
     if (!idleTimer) {
       idleTimer = setInterval(() => {
-        if (session && Date.now() - session.lastUsed > SESSION_IDLE_MS) {
+        if (session && Date.now() - session.lastUsed > sessionIdleMs) {
           void session.close();
           session = null;
         }
@@ -284,7 +286,7 @@ export function createKadmin(opts: KadminOptions): Kadmin {
           clearInterval(idleTimer);
           idleTimer = undefined;
         }
-      }, SESSION_IDLE_MS / 3);
+      }, sessionIdleMs / 3);
       idleTimer.unref();
     }
     return session;
@@ -301,7 +303,7 @@ export function createKadmin(opts: KadminOptions): Kadmin {
     } catch (e) {
       // After a transient failure (kadmind restarted, a timeout) the session's
       // connection may be dead: the next command starts a fresh one.
-      if (!(e as CeoError).permanent) s.usable = false;
+      if (!isCeoError(e) || !e.permanent) s.usable = false;
       throw e;
     } finally {
       running.delete(p);
@@ -314,7 +316,7 @@ export function createKadmin(opts: KadminOptions): Kadmin {
       try {
         out = await p;
       } catch (e) {
-        if ((e as CeoError).code) throw e;
+        if (isCeoError(e)) throw e;
         // The session ended: it could not start (bad keytab, kadmind down) or died mid-command.
         // Either way the command may or may not have happened: transient, and steps are ensures.
         const raw = e as { output?: string; exitCode?: number | null };
@@ -343,8 +345,6 @@ export function createKadmin(opts: KadminOptions): Kadmin {
     }
   }
 
-  const isCode = (e: unknown, code: string): boolean => (e as CeoError | undefined)?.code === code;
-
   return {
     async addPrincipal(name: string, password: string, { needChange }): Promise<void> {
       checkPrincipalName(name);
@@ -370,7 +370,7 @@ export function createKadmin(opts: KadminOptions): Kadmin {
       try {
         return parseGetprinc(await run(`getprinc ${name}`));
       } catch (e) {
-        if (isCode(e, 'KRB5_NO_SUCH_PRINCIPAL')) return null;
+        if (hasCode(e, 'KRB5_NO_SUCH_PRINCIPAL')) return null;
         throw e;
       }
     },
@@ -381,7 +381,7 @@ export function createKadmin(opts: KadminOptions): Kadmin {
         await run(`delprinc -force ${name}`);
         return true;
       } catch (e) {
-        if (isCode(e, 'KRB5_NO_SUCH_PRINCIPAL')) return false;
+        if (hasCode(e, 'KRB5_NO_SUCH_PRINCIPAL')) return false;
         throw e;
       }
     },
@@ -399,23 +399,5 @@ export function createKadmin(opts: KadminOptions): Kadmin {
       await session?.close();
       session = null;
     },
-  };
-}
-
-/** The adapter for a host's config: `[kerberos]` admin principal and keytab. */
-export function kadminFromConfig(config: Config): Kadmin {
-  return createKadmin(kadminOptionsFromConfig(config));
-}
-
-export function kadminOptionsFromConfig(config: Config): KadminOptions {
-  const k = config.kerberos;
-  return {
-    kadminPath: k.kadmin_path,
-    principal: k.admin_principal,
-    ...(k.admin_keytab ? { keytab: k.admin_keytab } : {}),
-    realm: k.realm,
-    ...(k.krb5_config ? { krb5Config: k.krb5_config } : {}),
-    timeoutMs: k.timeout_ms,
-    session: k.kadmin_session,
   };
 }

@@ -6,7 +6,7 @@
  * `Error`s (or Node errors with a string `code` such as `ECONNREFUSED`) and are
  * recognised by that code or by ldapts' fixed messages.
  */
-import { PermanentError, TransientError, type CeoError, type ErrorCode } from '../errors';
+import { type CeoError, type ErrorCode, isCeoError, PermanentError, TransientError } from '../core/errors';
 
 /** LDAP result codes (RFC 4511 §4.1.9) this adapter gives a meaning to. */
 const RESULT_CODES: Record<number, { code: ErrorCode; permanent: boolean; text: string }> = {
@@ -20,7 +20,7 @@ const RESULT_CODES: Record<number, { code: ErrorCode; permanent: boolean; text: 
   19: { code: 'LDAP_CONSTRAINT_VIOLATION', permanent: true, text: 'constraint violation' },
   20: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'attribute or value exists' },
   21: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'invalid attribute syntax' },
-  32: { code: 'LDAP_NO_SUCH_OBJECT', permanent: true, text: 'no such object' },
+  32: { code: 'NOT_FOUND', permanent: true, text: 'no such object' },
   34: { code: 'LDAP_INVALID_DATA', permanent: true, text: 'invalid DN syntax' },
   48: { code: 'LDAP_REFUSED', permanent: true, text: 'inappropriate authentication' },
   49: { code: 'LDAP_REFUSED', permanent: true, text: 'invalid credentials' },
@@ -56,26 +56,30 @@ const NETWORK_CODES = new Set([
  */
 export function classifyLdapError(err: unknown, what: string): CeoError {
   const e = (err ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
-  if (e.name === 'PermanentError' || e.name === 'TransientError') return err as CeoError;
+  if (isCeoError(err)) return err;
   const detail = typeof e.message === 'string' ? e.message.trim() : '';
   if (typeof e.code === 'number') {
     const known = RESULT_CODES[e.code];
     const text = `${what}: ${known ? known.text : 'LDAP result'} (code ${e.code})`;
+    // The server's result code travels as data (`serverCode`), never to be read back out of the message.
+    const opts = { cause: err, serverCode: e.code };
     if (known) {
-      return known.permanent ? new PermanentError(known.code, text) : new TransientError(known.code, text);
+      return known.permanent ? new PermanentError(known.code, text, undefined, opts) : new TransientError(known.code, text, undefined, opts);
     }
     // Unknown result codes (other, loop detect, …) are retried, then roll back.
-    return new TransientError('LDAP_UNAVAILABLE', text);
+    return new TransientError('LDAP_UNAVAILABLE', text, undefined, opts);
   }
+  const opts = { cause: err, ...(typeof e.code === 'string' ? { serverCode: e.code } : {}) };
   if (typeof e.code === 'string') {
-    if (e.code === 'ETIMEDOUT') return new TransientError('TIMEOUT', `${what}: connection timed out`);
-    if (NETWORK_CODES.has(e.code)) return new TransientError('LDAP_UNAVAILABLE', `${what}: ${e.code}`);
+    if (e.code === 'ETIMEDOUT') return new TransientError('TIMEOUT', `${what}: connection timed out`, undefined, opts);
+    if (NETWORK_CODES.has(e.code)) return new TransientError('LDAP_UNAVAILABLE', `${what}: ${e.code}`, undefined, opts);
   }
-  if (/timed? ?out|timeout/i.test(detail)) return new TransientError('TIMEOUT', `${what}: ${firstLine(detail)}`);
+  // ldapts's own socket-level failures carry no code, only fixed messages.
+  if (/timed? ?out|timeout/i.test(detail)) return new TransientError('TIMEOUT', `${what}: ${firstLine(detail)}`, undefined, opts);
   if (/connection closed|socket|not established|ECONN|EPIPE/i.test(detail)) {
-    return new TransientError('LDAP_UNAVAILABLE', `${what}: ${firstLine(detail)}`);
+    return new TransientError('LDAP_UNAVAILABLE', `${what}: ${firstLine(detail)}`, undefined, opts);
   }
-  return new TransientError('UNKNOWN', `${what}: ${firstLine(detail) || 'unexpected error'}`);
+  return new TransientError('UNKNOWN', `${what}: ${firstLine(detail) || 'unexpected error'}`, undefined, opts);
 }
 
 function firstLine(s: string): string {

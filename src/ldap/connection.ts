@@ -9,7 +9,7 @@
  */
 import * as net from 'node:net';
 import { Client } from 'ldapts';
-import { TransientError } from '../errors';
+import { TransientError } from '../core/errors';
 import { classifyLdapError } from './classify';
 
 export interface ConnectionOptions {

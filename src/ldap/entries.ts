@@ -3,7 +3,8 @@
  * reading search results back into `UserEntry` / `GroupEntry`.
  */
 import type { Entry } from 'ldapts';
-import type { GroupEntry, NewGroup, NewUser, SudoRole, UserEntry } from '../workers/adapters';
+import type { GroupEntry, NewGroup, SudoRole } from '../core/model/group';
+import type { NewUser, UserEntry } from '../core/model/user';
 import { childValue, escapeDnValue } from './escape';
 
 export const USER_ATTRIBUTES = [

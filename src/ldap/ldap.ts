@@ -5,19 +5,11 @@
  * TransientError (see ./classify).
  */
 import { Attribute, Change, type Client, type Entry, type SearchOptions, type SearchResult } from 'ldapts';
-import type { Config } from '../config/schema';
-import { PermanentError, withTimeout } from '../errors';
-import {
-  type GroupEntry,
-  type GroupMemberChange,
-  type Ldap,
-  MODIFIABLE_USER_ATTRIBUTES,
-  type NewGroup,
-  type NewUser,
-  type SudoRole,
-  type UserChange,
-  type UserEntry,
-} from '../workers/adapters';
+import { hasCode, PermanentError, withTimeout } from '../core/errors';
+import type { GroupEntry, GroupMemberChange, NewGroup, SudoRole } from '../core/model/group';
+import { NAME_RE } from '../core/model/names';
+import { MODIFIABLE_USER_ATTRIBUTES, type NewUser, type UserChange, type UserEntry } from '../core/model/user';
+import type { Ldap } from '../core/ports';
 import { classifyLdapError } from './classify';
 import { LdapConnection } from './connection';
 import {
@@ -36,7 +28,7 @@ import {
   values,
 } from './entries';
 import { escapeFilterValue, normalizeDn } from './escape';
-import { TERM_RE } from '../terms';
+import { TERM_RE } from '../core/rules/terms';
 
 export interface LdapOptions {
   /** `ldap://host:port`, `ldaps://…`, or `ldapi://<url-encoded socket path>`. */
@@ -54,14 +46,14 @@ export interface LdapOptions {
 }
 
 /**
- * Names this adapter creates and deletes entries for (SPEC §2: uids and group
- * names). Escaping keeps any value from changing a DN's or a filter's
- * structure, but slapd compares `uid` and `cn` case-insensitively with
- * insignificant spaces: `uid=Alice\ ` *is* `uid=alice` to it, so deleting "Alice "
- * would delete alice. Writes and deletes therefore take canonical names only,
- * and reads return an entry only when its name is exactly the one asked for.
+ * Names this adapter creates and deletes entries for: the one name rule
+ * (docs/directory.md#names). Escaping keeps any value from changing a DN's or
+ * a filter's structure, but slapd compares `uid` and `cn` case-insensitively
+ * with insignificant spaces: `uid=Alice\ ` *is* `uid=alice` to it, so deleting
+ * "Alice " would delete alice. Writes and deletes therefore take canonical names
+ * only, and reads return an entry only when its name is exactly the one asked for.
  */
-const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const NAME = NAME_RE;
 
 function checkName(kind: string, name: string): void {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -74,6 +66,13 @@ function checkId(kind: string, n: number): void {
 }
 
 const MODIFIABLE: ReadonlySet<string> = new Set(MODIFIABLE_USER_ATTRIBUTES);
+
+/**
+ * "no such attribute" (16) or "attribute or value exists" (20) on an ensure
+ * that sent only the missing (or present) values: another writer changed the
+ * entry between our read and our write.
+ */
+const racedWithWriter = (e: unknown): boolean => hasCode(e, 'LDAP_INVALID_DATA') && (e.serverCode === 16 || e.serverCode === 20);
 
 function checkChange(c: UserChange): void {
   if (!c || !['replace', 'add', 'delete'].includes(c.op)) throw new PermanentError('LDAP_INVALID_DATA', `invalid change operation ${String(c?.op)}`);
@@ -123,7 +122,7 @@ export function createLdap(opts: LdapOptions): Ldap {
       await op(`delete ${dn}`, (c) => c.del(dn));
       return true;
     } catch (e) {
-      if ((e as { code?: unknown }).code === 'LDAP_NO_SUCH_OBJECT') return false;
+      if (hasCode(e, 'NOT_FOUND')) return false;
       throw e;
     }
   }
@@ -194,7 +193,7 @@ export function createLdap(opts: LdapOptions): Ldap {
       // changed the entry between our read and write; one fresh read settles it.
       for (let round = 0; ; round++) {
         const current = await readUser(uid);
-        if (!current) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `modify ${dn}: no such object`);
+        if (!current) throw new PermanentError('NOT_FOUND', `modify ${dn}: no such object`);
         const ldapChanges: Change[] = [];
         for (const c of changes) {
           const held = new Set(values(current, c.attr));
@@ -209,8 +208,7 @@ export function createLdap(opts: LdapOptions): Ldap {
           await op(`modify ${dn}`, (client) => client.modify(dn, ldapChanges));
           return;
         } catch (e) {
-          const raced = /\(code (16|20)\)$/.test((e as Error).message);
-          if (!raced || round > 0) throw e;
+          if (!racedWithWriter(e) || round > 0) throw e;
         }
       }
     },
@@ -256,7 +254,7 @@ export function createLdap(opts: LdapOptions): Ldap {
       // concurrent writer between our read and write costs one fresh read.
       for (let round = 0; ; round++) {
         const current = await readGroup(cn);
-        if (!current) throw new PermanentError('LDAP_NO_SUCH_OBJECT', `modify ${dn}: no such group`);
+        if (!current) throw new PermanentError('NOT_FOUND', `modify ${dn}: no such group`);
         const held = new Map(values(current, 'uniqueMember').map((d) => [normalizeDn(d), d]));
         const wanted = new Map(change.uids.map((u) => [normalizeDn(userDn(u, usersBase)), userDn(u, usersBase)]));
         let ldapChange: Change | null = null;
@@ -273,8 +271,7 @@ export function createLdap(opts: LdapOptions): Ldap {
           await op(`modify ${dn}`, (client) => client.modify(dn, [ldapChange]));
           return;
         } catch (e) {
-          const raced = /\(code (16|20)\)$/.test((e as Error).message);
-          if (!raced || round > 0) throw e;
+          if (!racedWithWriter(e) || round > 0) throw e;
         }
       }
     },
@@ -370,22 +367,5 @@ export function createLdap(opts: LdapOptions): Ldap {
     },
 
     close: () => conn.close(),
-  };
-}
-
-/** The adapter for a host's config: `[ldap]` section, bind password from the secrets. */
-export function ldapFromConfig(config: Config): Ldap {
-  return createLdap(ldapOptionsFromConfig(config));
-}
-
-export function ldapOptionsFromConfig(config: Config): LdapOptions {
-  return {
-    url: config.ldap.url,
-    bindDN: config.ldap.bind_dn,
-    bindPassword: config.secrets.ldapBindPassword,
-    usersBase: config.ldap.users_base,
-    groupsBase: config.ldap.groups_base,
-    sudoBase: config.ldap.sudo_base,
-    timeoutMs: config.ldap.timeout_ms,
   };
 }

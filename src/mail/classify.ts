@@ -5,27 +5,28 @@
  * command out of sequence, which a new connection cures), 4yz a temporary one.
  * Without a reply the connection failed: refused, reset, timed out.
  */
-import { PermanentError, TransientError, type CeoError } from '../errors';
+import { type CeoError, isCeoError, PermanentError, TransientError } from '../core/errors';
 
 const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'EDNS', 'ETLS', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EPROTOCOL']);
 const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EREQUIRETLS', 'EMAXRECIPIENTS']);
 
 export function classifySmtpError(err: unknown, what: string): CeoError {
   const e = (err ?? {}) as { name?: unknown; code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
-  if (e.name === 'PermanentError' || e.name === 'TransientError') return err as CeoError;
+  if (isCeoError(err)) return err;
   const code = typeof e.code === 'string' ? e.code : undefined;
+  const opts = { cause: err, serverCode: typeof e.responseCode === 'number' ? e.responseCode : code };
   const reply = typeof e.response === 'string' ? e.response.split('\n')[0]!.slice(0, 200) : '';
   if (typeof e.responseCode === 'number') {
     const rc = e.responseCode;
     const text = `${what}: ${reply || `SMTP ${rc}`}`;
-    if (rc >= 500 && rc !== 503) return new PermanentError('MAIL_REFUSED', text);
-    return new TransientError('MAIL_UNAVAILABLE', text);
+    if (rc >= 500 && rc !== 503) return new PermanentError('MAIL_REFUSED', text, undefined, opts);
+    return new TransientError('MAIL_UNAVAILABLE', text, undefined, opts);
   }
-  if (code === 'ETIMEDOUT') return new TransientError('TIMEOUT', `${what}: timed out`);
-  if (code && CONNECTION_CODES.has(code)) return new TransientError('MAIL_UNAVAILABLE', `${what}: ${code}${message(e)}`);
-  if (code && CONFIG_CODES.has(code)) return new PermanentError('MAIL_REFUSED', `${what}: ${code}${message(e)}`);
-  if (code === 'EENVELOPE') return new PermanentError('MAIL_REFUSED', `${what}: bad envelope${message(e)}`);
-  return new TransientError('UNKNOWN', `${what}: ${code ?? 'error'}${message(e)}`);
+  if (code === 'ETIMEDOUT') return new TransientError('TIMEOUT', `${what}: timed out`, undefined, opts);
+  if (code && CONNECTION_CODES.has(code)) return new TransientError('MAIL_UNAVAILABLE', `${what}: ${code}${message(e)}`, undefined, opts);
+  if (code && CONFIG_CODES.has(code)) return new PermanentError('MAIL_REFUSED', `${what}: ${code}${message(e)}`, undefined, opts);
+  if (code === 'EENVELOPE') return new PermanentError('MAIL_REFUSED', `${what}: bad envelope${message(e)}`, undefined, opts);
+  return new TransientError('UNKNOWN', `${what}: ${code ?? 'error'}${message(e)}`, undefined, opts);
 }
 
 function message(e: { message?: unknown }): string {

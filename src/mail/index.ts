@@ -1,4 +1,3 @@
-/** Outgoing mail: the SMTP adapter and the messages ceod sends. */
-export { createMailer, mailerFromConfig, mailerOptionsFromConfig, type MailerOptions } from './mailer';
+/** Outgoing mail: the SMTP adapter (the messages themselves are the jobs', src/jobs/mail-templates.ts). */
+export { createMailer, type MailerOptions } from './mailer';
 export { classifySmtpError } from './classify';
-export { welcomeMail, announcement, expiryNotice, type Draft, type WelcomeMailInput, type AnnouncementInput, type ExpiryNoticeInput } from './templates';

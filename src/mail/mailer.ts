@@ -4,9 +4,9 @@
  * per message.
  */
 import { createTransport } from 'nodemailer';
-import type { Config } from '../config/schema';
-import { PermanentError, withTimeout } from '../errors';
-import type { Mailer, MailMessage } from '../workers/adapters';
+import { PermanentError, withTimeout } from '../core/errors';
+import type { MailMessage } from '../core/model/mail';
+import type { Mailer } from '../core/ports';
 import { classifySmtpError } from './classify';
 
 export interface MailerOptions {
@@ -17,6 +17,8 @@ export interface MailerOptions {
   /** Envelope and header sender, e.g. `ceod <ceod@csclub.internal>`. */
   from: string;
   timeoutMs: number;
+  /** Pooled SMTP connections. Default 2. */
+  maxConnections?: number;
 }
 
 /** Header-safe recipients: no CR/LF, nothing that is not an address. */
@@ -37,7 +39,7 @@ export function createMailer(opts: MailerOptions): Mailer {
     host: opts.host,
     port: opts.port,
     secure: opts.secure,
-    maxConnections: 2,
+    maxConnections: opts.maxConnections ?? 2,
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,
@@ -79,14 +81,4 @@ export function createMailer(opts: MailerOptions): Mailer {
       transport.close();
     },
   };
-}
-
-/** The adapter for a host's config: `[smtp]` section. */
-export function mailerFromConfig(config: Config): Mailer {
-  return createMailer(mailerOptionsFromConfig(config));
-}
-
-export function mailerOptionsFromConfig(config: Config): MailerOptions {
-  const s = config.smtp;
-  return { host: s.host, port: s.port, secure: s.secure, from: s.from, timeoutMs: s.timeout_ms };
 }

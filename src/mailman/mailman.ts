@@ -6,9 +6,8 @@
  * `<list>.<listDomain>`. Names and addresses are checked before they reach a URL
  * path, and both are percent-encoded on top of that.
  */
-import type { Config } from '../config/schema';
-import { PermanentError, TransientError } from '../errors';
-import type { Mailman } from '../workers/adapters';
+import { PermanentError, TransientError } from '../core/errors';
+import type { Mailman } from '../core/ports';
 import { classifyFetchError, classifyMailmanStatus } from './classify';
 
 export interface MailmanOptions {
@@ -156,20 +155,5 @@ export function createMailman(opts: MailmanOptions): Mailman {
     async ping(): Promise<void> {
       await json('ping mailman', '/system/versions');
     },
-  };
-}
-
-/** The adapter for a host's config: `[mailman]` section, password from the secrets. */
-export function mailmanFromConfig(config: Config): Mailman {
-  return createMailman(mailmanOptionsFromConfig(config));
-}
-
-export function mailmanOptionsFromConfig(config: Config): MailmanOptions {
-  return {
-    url: config.mailman.url,
-    user: config.mailman.user,
-    password: config.secrets.mailmanPassword,
-    listDomain: config.mailman.list_domain,
-    timeoutMs: config.mailman.timeout_ms,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The authorization matrix (SPEC §5) as one table: every API route × {no
+ * The authorization matrix (docs/authorization.md) as one table: every API route × {no
  * ticket, invalid token, regular1 on self, regular1 on someone else, office1,
  * ctdalek} → the expected status, with no job enqueued on any 4xx; then the
  * same four callers again with the session cookie their handshake set instead
@@ -10,7 +10,7 @@
 import IORedis, { type Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/core/log';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 

@@ -1,5 +1,5 @@
 /**
- * Clubs and groups end to end (SPEC §4, §5): create a club (sudo role, group,
+ * Clubs and groups end to end (docs/jobs.md, docs/api.md): create a club (sudo role, group,
  * club user, home dir), read and search, add and remove members with their
  * auxiliary groups and lists, roll back a club whose home dir cannot be made,
  * and delete a club — through the API and the four role workers as processes,

@@ -10,8 +10,9 @@ import IORedis, { type Redis } from 'ioredis';
 import { parse, stringify } from 'ini';
 import { loadConfig } from '../../src/config/load';
 import { lowestFreeId } from '../../src/jobs/uid-numbers';
-import { ldapFromConfig } from '../../src/ldap';
-import type { Ldap } from '../../src/workers/adapters';
+import { ldapOptions } from '../../src/compose';
+import { createLdap } from '../../src/ldap';
+import type { Ldap } from '../../src/core/ports';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
 import { testStack } from '../helpers/stack';
 import { ldapGroups, ldapsearch, mailmanMembers } from '../helpers/verify';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'positions' });
   redis = new IORedis(stack.redis.url);
-  ldap = ldapFromConfig(loadConfig(stack.configs.admin));
+  ldap = createLdap(ldapOptions(loadConfig(stack.configs.admin)));
   [a, b, c, d, e, club] = Array.from({ length: 6 }, newUid) as [string, string, string, string, string, string];
   const created = await Promise.all([a, b, c, d, e].map((uid) => call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid))));
   for (const res of created) {

@@ -10,7 +10,7 @@ test('docker-compose config -q accepts the multi-host dev environment', async ()
   await expect(exec('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'])).resolves.toBeDefined();
 });
 
-test('it names the three ceod hosts, each running the roles SPEC §1 gives it', async () => {
+test('it names the three ceod hosts, each running the roles docs/hosts-and-roles.md gives it', async () => {
   const { stdout } = await exec('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '--services']);
   expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['coffee', 'mail', 'phosphoric-acid', 'servers']);
   const { stdout: full } = await exec('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config']);

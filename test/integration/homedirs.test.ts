@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHomeDirs } from '../../src/homedirs';
-import type { HomeDirs } from '../../src/workers/adapters';
+import type { HomeDirs } from '../../src/core/ports';
 import { codeOf } from '../helpers/rejection';
 
 const UID = 20999;

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKadmin, type KadminOptions } from '../../src/krb5/kadmin';
-import type { Kadmin } from '../../src/workers/adapters';
+import type { Kadmin } from '../../src/core/ports';
 import { startService, stopService, testStack } from '../helpers/stack';
 import { codeOf } from '../helpers/rejection';
 

@@ -5,7 +5,8 @@
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import { createLdap, normalizeDn, type LdapOptions } from '../../src/ldap';
-import type { Ldap, NewUser } from '../../src/workers/adapters';
+import type { Ldap } from '../../src/core/ports';
+import type { NewUser } from '../../src/core/model/user';
 import { startService, stopService, testStack } from '../helpers/stack';
 import { codeOf } from '../helpers/rejection';
 
@@ -387,7 +388,7 @@ describe('LDAP adapter: modifying People entries', () => {
   it('classifies a missing entry, refuses other attributes and non-canonical names before any request', async () => {
     expect(await codeOf(ldap.modifyUser(name('nobody'), [{ op: 'replace', attr: 'loginShell', values: ['/bin/sh'] }]))).toMatchObject({
       name: 'PermanentError',
-      code: 'LDAP_NO_SUCH_OBJECT',
+      code: 'NOT_FOUND',
       permanent: true,
     });
     const uid = name('mod2');
@@ -449,7 +450,7 @@ describe('LDAP adapter: groups, their members, sudo roles', () => {
     expect((await ldap.getGroup(cn))!.members).toEqual([]);
     expect(await ldap.groupsOf(b)).not.toContain(cn);
 
-    expect(await codeOf(ldap.changeGroupMembers(name('nogrp'), { op: 'add', uids: [a] }))).toMatchObject({ code: 'LDAP_NO_SUCH_OBJECT', permanent: true });
+    expect(await codeOf(ldap.changeGroupMembers(name('nogrp'), { op: 'add', uids: [a] }))).toMatchObject({ code: 'NOT_FOUND', permanent: true });
     for (const bad of [`${a},ou=People`, 'A', '', `${a} `]) {
       expect(await codeOf(ldap.changeGroupMembers(cn, { op: 'add', uids: [bad] }))).toMatchObject({ code: 'LDAP_INVALID_DATA', permanent: true });
     }

@@ -7,8 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createMailer, type MailerOptions } from '../../src/mail';
-import { announcement, welcomeMail } from '../../src/mail/templates';
-import type { Mailer } from '../../src/workers/adapters';
+import { announcement, welcomeMail } from '../../src/jobs/mail-templates';
+import type { Mailer } from '../../src/core/ports';
 import { startService, stopService, testStack } from '../helpers/stack';
 import { codeOf } from '../helpers/rejection';
 

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createMailman, type MailmanOptions } from '../../src/mailman';
-import type { Mailman } from '../../src/workers/adapters';
+import type { Mailman } from '../../src/core/ports';
 import { startService, stopService, testStack } from '../helpers/stack';
 import { codeOf } from '../helpers/rejection';
 

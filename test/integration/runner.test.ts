@@ -6,12 +6,13 @@
 import IORedis, { type Redis } from 'ioredis';
 import pino from 'pino';
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../../src/errors';
-import { JobStore } from '../../src/jobs/store';
+import { PermanentError, TransientError } from '../../src/core/errors';
+import { redisServices } from '../../src/compose';
+import type { JobRecord } from '../../src/core/model/job';
+import type { Adapters, Coordination, JobStore } from '../../src/core/ports';
 import { newRecord, submitJob } from '../../src/jobs/submit';
-import type { JobRecord, JobType, StepDef } from '../../src/jobs/types';
-import type { Adapters } from '../../src/workers/adapters';
-import { Dispatcher, stepJobId } from '../../src/workers/dispatcher';
+import type { JobType, StepDef } from '../../src/jobs/step';
+import { type BullmqQueue, stepJobId } from '../../src/workers/bullmq-queue';
 import { Runner } from '../../src/workers/runner';
 import { testConfig, uniquePrefix } from '../helpers/config';
 import { testStack } from '../helpers/stack';
@@ -67,18 +68,18 @@ const types = new Map<string, JobType<P>>(
 
 let redis: Redis;
 let store: JobStore;
-let dispatcher: Dispatcher;
+let dispatcher: BullmqQueue;
+let coordination: Coordination;
 const runners: Runner[] = [];
 
 beforeAll(async () => {
   redis = new IORedis(stack.redis.url, { maxRetriesPerRequest: null });
   const fast = { step_backoff_ms: 20, step_backoff_max_ms: 50, step_attempts: 4, worker_concurrency: 4 };
-  store = new JobStore(redis, { prefix, retentionMs: 600_000 });
-  dispatcher = new Dispatcher(redis, { prefix, attempts: 4, retentionMs: 600_000 });
+  ({ store, queue: dispatcher, coordination } = redisServices(testConfig(stack, 'admin', { ceod: fast, redis: { prefix } }), redis));
   const adapters = {} as Adapters; // these steps touch no server
   for (const [host, roles] of [['host-a', ['admin']], ['host-b', ['fs', 'mail']]] as const) {
     const config = testConfig(stack, 'admin', { ceod: { ...fast, host, roles: [...roles] }, redis: { prefix } });
-    const r = new Runner({ config, store, dispatcher, connection: redis, adapters, log, types });
+    const r = new Runner({ config, store, queue: dispatcher, coordination, connection: redis, adapters, log, types });
     await r.start();
     runners.push(r);
   }
@@ -97,7 +98,7 @@ beforeEach(() => {
 });
 
 async function run(type: string, name = 'x'): Promise<JobRecord> {
-  const { id } = await submitJob({ store, dispatcher }, types.get(type)!, { name }, 'tester');
+  const { id } = await submitJob({ store, queue: dispatcher }, types.get(type)!, { name }, 'tester');
   const deadline = Date.now() + 20_000;
   for (;;) {
     const r = (await store.get(id))!;
@@ -172,12 +173,12 @@ test('a redelivered step that was already recorded only re-dispatches the curren
 
 test('one job per resource: a second submit with the same lock key is a conflict naming the first', async () => {
   const lockType: JobType<P> = { ...types.get('ok')!, name: 'ok', lockKey: (p) => `thing:${p.name}` };
-  const first = await submitJob({ store, dispatcher }, lockType, { name: 'dup' }, 'tester');
-  const second = await submitJob({ store, dispatcher }, lockType, { name: 'dup' }, 'tester');
+  const first = await submitJob({ store, queue: dispatcher }, lockType, { name: 'dup' }, 'tester');
+  const second = await submitJob({ store, queue: dispatcher }, lockType, { name: 'dup' }, 'tester');
   expect(first.kind).toBe('created');
   expect(second).toEqual({ kind: 'conflict', id: first.id });
-  const idem1 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
-  const idem2 = await submitJob({ store, dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
+  const idem1 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
+  const idem2 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
   expect(idem2).toEqual({ kind: 'idempotent', id: idem1.id });
 });
 

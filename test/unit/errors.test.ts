@@ -1,4 +1,4 @@
-import { classify, httpStatus, PermanentError, TransientError, withTimeout } from '../../src/errors';
+import { classify, httpStatus, PermanentError, TransientError, withTimeout } from '../../src/core/errors';
 
 describe('error classification', () => {
   it('keeps the meaning of our own errors', () => {

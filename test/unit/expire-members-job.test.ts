@@ -1,8 +1,8 @@
 /** The bulk expiry step with fake adapters: per-member re-check and outcomes. */
 import { expireMembers } from '../../src/jobs/expire-members';
-import type { StepContext } from '../../src/jobs/types';
-import type { UserChange, UserEntry } from '../../src/workers/adapters';
-import { PermanentError, TransientError } from '../../src/errors';
+import { fakeStepContext } from '../fakes/step-context';
+import type { UserChange, UserEntry } from '../../src/core/model/user';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 const EXPIRED = '/usr/local/bin/expired-account';
 const user = (uid: string, terms: string[], loginShell = '/bin/bash', extra: Partial<UserEntry> = {}): UserEntry => ({
@@ -18,12 +18,12 @@ function ctx(users: Record<string, UserEntry>, uids: string[], opts: { attempt?:
       changes[uid] = c;
     },
   };
-  const c = {
-    jobId: 'j1', payload: { threshold: 's2020', current_term: 's2020', uids }, results: {}, attempt: opts.attempt ?? 1,
-    adapters: { ldap } as never, config: { shells: { expired: EXPIRED, default: '/bin/bash', allowed: ['/bin/bash'] }, ceod: { base_domain: 'x' } } as never,
-    withLock: async <T>(_n: string, w: () => Promise<T>) => w(), saveSecret: async () => undefined, signal: new AbortController().signal,
-    idFloor: { get: async () => null, set: async () => undefined, lower: async () => undefined },
-  } as StepContext<any>;
+  const c = fakeStepContext({
+    payload: { threshold: 's2020', current_term: 's2020', uids },
+    attempt: opts.attempt ?? 1,
+    adapters: { ldap },
+    config: { shells: { expired: EXPIRED, default: '/bin/bash', allowed: ['/bin/bash'] }, ceod: { base_domain: 'x' } },
+  });
   return { c, changes };
 }
 

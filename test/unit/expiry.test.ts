@@ -1,4 +1,4 @@
-import { expiryThreshold, isExpired, latestTerm, selectExpired, termStart } from '../../src/expiry';
+import { expiryThreshold, isExpired, latestTerm, selectExpired, termStart } from '../../src/core/rules/expiry';
 
 const EXPIRED = '/usr/local/bin/expired-shell';
 const m = (uid: string, terms: string[], nonMemberTerms: string[] = [], loginShell = '/bin/bash') => ({ uid, terms, nonMemberTerms, loginShell });

@@ -1,7 +1,7 @@
 /** Pure logic of the group jobs and routes: what leaving a group takes, search ranking, a club's sudo role. */
-import { rankGroups } from '../../src/api/routes/groups';
+import { rankGroups } from '../../src/core/rules/groups';
 import { clubSudoRole } from '../../src/jobs/create-group';
-import { whatLeavingTakes } from '../../src/jobs/group-membership';
+import { whatLeavingTakes } from '../../src/core/rules/groups';
 
 const config = {
   auxiliary_groups: { syscom: ['office', 'staff'], termcom: ['office'] },

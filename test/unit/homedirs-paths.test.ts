@@ -1,5 +1,5 @@
 import { checkOwner, classifyFsError, homePath } from '../../src/homedirs/paths';
-import { PermanentError, TransientError } from '../../src/errors';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 describe('homePath', () => {
   it('joins a valid name under the root', () => {

@@ -1,5 +1,5 @@
 import { checkPrincipalName, classifyKadminResult, parseGetprinc } from '../../src/krb5/kadmin-output';
-import { PermanentError, TransientError } from '../../src/errors';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 const POLICY = 'No policy specified for alice@CSCLUB.INTERNAL; defaulting to no policy\n';
 

@@ -13,7 +13,7 @@ import {
   UnwillingToPerformError,
 } from 'ldapts';
 import { classifyLdapError } from '../../src/ldap/classify';
-import { PermanentError, TransientError } from '../../src/errors';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 /** Result code 80 ("other") has no class of its own in ldapts. */
 class OtherError extends ResultCodeError {
@@ -25,7 +25,7 @@ class OtherError extends ResultCodeError {
 describe('classifyLdapError', () => {
   it.each([
     [new AlreadyExistsError(), 'LDAP_ALREADY_EXISTS'],
-    [new NoSuchObjectError(), 'LDAP_NO_SUCH_OBJECT'],
+    [new NoSuchObjectError(), 'NOT_FOUND'],
     [new ConstraintViolationError(), 'LDAP_CONSTRAINT_VIOLATION'],
     [new ObjectClassViolationError(), 'LDAP_INVALID_DATA'],
     [new InvalidSyntaxError(), 'LDAP_INVALID_DATA'],

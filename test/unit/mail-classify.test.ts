@@ -1,5 +1,5 @@
 import { classifySmtpError } from '../../src/mail/classify';
-import { PermanentError, TransientError } from '../../src/errors';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 const smtpErr = (props: Record<string, unknown>) => Object.assign(new Error('x'), props);
 

@@ -1,4 +1,4 @@
-import { announcement, expiryNotice, welcomeMail } from '../../src/mail/templates';
+import { announcement, expiryNotice, welcomeMail } from '../../src/jobs/mail-templates';
 
 describe('welcomeMail', () => {
   const msg = welcomeMail({ uid: 'alice', cn: 'Alice Liddell', domain: 'csclub.internal' });
@@ -19,10 +19,8 @@ describe('welcomeMail', () => {
     expect(msg.text).not.toMatch(/password:/i);
   });
 
-  it('names a login host when given one', () => {
-    expect(welcomeMail({ uid: 'alice', cn: 'A', domain: 'csclub.internal', loginHost: 'corn-syrup.csclub.internal' }).text).toContain(
-      'ssh alice@corn-syrup.csclub.internal',
-    );
+  it('names the member\'s club address', () => {
+    expect(welcomeMail({ uid: 'alice', cn: 'A', domain: 'csclub.internal' }).text).toContain('Mail address:  alice@csclub.internal');
   });
 
   it('keeps a hostile name on one line', () => {

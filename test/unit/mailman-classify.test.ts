@@ -1,6 +1,6 @@
 import { classifyFetchError, classifyMailmanStatus, errorDetail } from '../../src/mailman/classify';
 import { checkAddress, checkListName } from '../../src/mailman/mailman';
-import { PermanentError, TransientError } from '../../src/errors';
+import { PermanentError, TransientError } from '../../src/core/errors';
 
 const body = (description: string) => JSON.stringify({ title: '400 Bad Request', description });
 

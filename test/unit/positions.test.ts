@@ -1,8 +1,11 @@
 /** Positions: validation of the request, the diff the job writes, new executives, and the set_positions steps over a fake directory. */
-import { listNameSchema } from '../../src/jobs/fields';
+import { listNameSchema } from '../../src/core/model/fields';
 import { setPositions, setPositionsPayload, type SetPositionsPayload } from '../../src/jobs/set-positions';
 import { subscribeList, unsubscribeList } from '../../src/jobs/list-membership';
-import type { StepContext, StepResult } from '../../src/jobs/types';
+import type { StepContext } from '../../src/jobs/step';
+import type { StepResult } from '../../src/core/model/job';
+import { PermanentError } from '../../src/core/errors';
+import { fakeStepContext } from '../fakes/step-context';
 import {
   byPosition,
   byUser,
@@ -13,8 +16,9 @@ import {
   positionChanges,
   positionsConfigOf,
   positionsView,
-} from '../../src/positions';
-import type { GroupMemberChange, UserChange, UserEntry } from '../../src/workers/adapters';
+} from '../../src/core/rules/positions';
+import type { UserChange, UserEntry } from '../../src/core/model/user';
+import type { GroupMemberChange } from '../../src/core/model/group';
 
 const CONFIG = {
   available: ['president', 'vice-president', 'treasurer', 'secretary', 'sysadmin', 'webmaster'],
@@ -129,7 +133,7 @@ function fakeWorld(entries: Record<string, string[]>, exec: string[]) {
     getGroup: async (cn: string) => (cn === 'exec' ? { ...group, members: [...group.members] } : null),
     modifyUser: async (uid: string, changes: UserChange[]) => {
       const u = users.get(uid);
-      if (!u) throw Object.assign(new Error('no such object'), { code: 'LDAP_NO_SUCH_OBJECT' });
+      if (!u) throw new PermanentError('NOT_FOUND', `modify uid=${uid}: no such object`);
       for (const c of changes) if (c.attr === 'position' && c.op === 'replace') u.positions = [...c.values];
       writes.push(uid);
     },
@@ -139,11 +143,11 @@ function fakeWorld(entries: Record<string, string[]>, exec: string[]) {
   };
   const mailman = {
     subscribe: async (list: string, address: string) => {
-      if (!lists[list]) throw Object.assign(new Error('no such list'), { code: 'MAILMAN_NO_SUCH_LIST' });
+      if (!lists[list]) throw new PermanentError('MAILMAN_NO_SUCH_LIST', 'no such list');
       lists[list].add(address);
     },
     unsubscribe: async (list: string, address: string) => {
-      if (!lists[list]) throw Object.assign(new Error('no such list'), { code: 'MAILMAN_NO_SUCH_LIST' });
+      if (!lists[list]) throw new PermanentError('MAILMAN_NO_SUCH_LIST', 'no such list');
       return lists[list].delete(address);
     },
   };
@@ -152,18 +156,12 @@ function fakeWorld(entries: Record<string, string[]>, exec: string[]) {
 }
 
 function context<P>(world: ReturnType<typeof fakeWorld>, payload: P, results: Record<string, StepResult>, positions: object | null = { ...CONFIG, exec_group: 'exec', exec_list: 'exec' }): StepContext<P> {
-  return {
-    jobId: 'j1',
+  return fakeStepContext({
     payload,
     results,
-    attempt: 1,
-    adapters: { ldap: world.ldap, mailman: world.mailman } as never,
-    config: { positions: positions ?? undefined, ceod: { base_domain: 'csclub.internal' } } as never,
-    withLock: async <T>(_n: string, w: () => Promise<T>) => w(),
-    saveSecret: async () => undefined,
-    signal: new AbortController().signal,
-    idFloor: { get: async () => null, set: async () => undefined, lower: async () => undefined },
-  };
+    adapters: { ldap: world.ldap, mailman: world.mailman },
+    config: { positions: positions ?? undefined, ceod: { base_domain: 'csclub.internal' } },
+  });
 }
 
 /** Runs the job's steps in order, as the runner would, collecting results. */
@@ -206,13 +204,13 @@ describe('set_positions steps', () => {
 
   it('refuses, before writing anything, a holder who is gone, a missing exec group, a list that is gone, or no positions config', async () => {
     const world = fakeWorld({ alice1: [], bob1: [] }, []);
-    await expect(runAll(world, payload)).rejects.toMatchObject({ code: 'INVALID_PAYLOAD', field: 'sysadmin', message: 'sysadmin: no member dave1' });
+    await expect(runAll(world, payload)).rejects.toMatchObject({ code: 'BAD_REQUEST', field: 'sysadmin', message: 'sysadmin: no member dave1' });
     expect(world.writes).toEqual([]);
 
     const read = setPositions.steps[0]!;
-    await expect(read.run(context(world, payload, {}, { ...CONFIG, exec_group: 'nogroup', exec_list: 'exec' }))).rejects.toMatchObject({ code: 'LDAP_NO_SUCH_OBJECT' });
+    await expect(read.run(context(world, payload, {}, { ...CONFIG, exec_group: 'nogroup', exec_list: 'exec' }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(read.run(context(world, payload, {}, null))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(read.run(context(world, payload, {}, { ...CONFIG, available: ['president'], exec_group: 'exec', exec_list: 'exec' }))).rejects.toMatchObject({ code: 'INVALID_PAYLOAD' });
+    await expect(read.run(context(world, payload, {}, { ...CONFIG, available: ['president'], exec_group: 'exec', exec_list: 'exec' }))).rejects.toMatchObject({ code: 'BAD_REQUEST' });
 
     const full = fakeWorld({ alice1: [], bob1: [], dave1: [] }, []);
     const results = await runAll(full, payload, 3);

@@ -5,11 +5,11 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PermanentError, httpStatus } from '../../src/errors';
-import { createLogger } from '../../src/log';
-import { makeAuthHook, RoleCache, type SessionOptions } from '../../src/api/auth';
-import { cookieValue, deriveSessionKey, SESSION_COOKIE, signSession, verifySession } from '../../src/api/session';
-import type { Ldap } from '../../src/workers/adapters';
+import { PermanentError, httpStatus } from '../../src/core/errors';
+import { createLogger } from '../../src/core/log';
+import { makeAuthHook, RoleCache, type SessionOptions } from '../../src/api/http/auth';
+import { cookieValue, deriveSessionKey, SESSION_COOKIE, signSession, verifySession } from '../../src/api/http/session';
+import type { Ldap } from '../../src/core/ports';
 
 const REALM = 'CSCLUB.INTERNAL';
 const secretsKey = randomBytes(32);

@@ -1,7 +1,8 @@
 import { lowestFreeId } from '../../src/jobs/uid-numbers';
 import { backoffDelay } from '../../src/workers/runner';
-import { generatePassword, openSecret, sealSecret } from '../../src/secret-box';
-import { gssServiceName, principalToUid } from '../../src/krb5/spnego';
+import { generatePassword, openSecret, sealSecret } from '../../src/core/secret-box';
+import { gssServiceName } from '../../src/krb5/spnego';
+import { principalToUid } from '../../src/core/model/names';
 import { randomBytes } from 'node:crypto';
 
 describe('uid number allocation', () => {

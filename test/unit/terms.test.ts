@@ -1,4 +1,4 @@
-import { compareTerms, isPastTerm, nextTerm, sortTerms, termOf, termOrdinal } from '../../src/terms';
+import { compareTerms, isPastTerm, nextTerm, sortTerms, termOf, termOrdinal } from '../../src/core/rules/terms';
 
 describe('terms', () => {
   it.each([

@@ -1,6 +1,6 @@
 /**
  * The local server stack ("devstack") that development, tests and benchmarks
- * run against (SPEC §7): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
+ * run against (docs/environments.md): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
  * core and an SMTP catcher, all on 127.0.0.1 in one private directory.
  *
  * Glossary:

@@ -1,23 +1,16 @@
-/** Job status and its live event stream (SPEC §5). */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+/** Job status and its live event stream (docs/api.md#job-status, docs/api.md#events). */
+import type { FastifyInstance } from 'fastify';
 import type { SSEMessage } from '@fastify/sse';
 import { z } from 'zod';
-import { PermanentError } from '../../errors';
-import { FINAL_EVENTS } from '../../jobs/store';
-import type { JobRecord } from '../../jobs/types';
-import { openSecret } from '../../secret-box';
-import { type ApiDeps, parseOr400 } from '../app';
-import type { Caller } from '../auth';
+import { PermanentError } from '../../core/errors';
+import { FINAL_EVENTS, type JobRecord } from '../../core/model/job';
+import { openSecret } from '../../core/secret-box';
+import type { Caller } from '../http/auth';
+import { defineRoute } from '../http/route';
+import type { ApiServices } from '../services';
 
 const idParams = z.object({ id: z.string().uuid('must be a job id (a UUID)') }).strict();
 const EVENT_ID = /^\d{1,15}-\d{1,10}$/;
-
-/** The 202 every write route answers. */
-export function accepted(reply: FastifyReply, id: string, replayed = false) {
-  const status_url = `/api/jobs/${id}`;
-  if (replayed) reply.header('Idempotent-Replayed', 'true');
-  return reply.status(202).header('Location', status_url).send({ id, status_url, events_url: `${status_url}/events` });
-}
 
 const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : undefined);
 
@@ -65,57 +58,70 @@ export function jobView(record: JobRecord, caller: Caller, secrets: Record<strin
   };
 }
 
-export async function jobRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const load = async (id: string, caller: Caller): Promise<JobRecord> => {
-    const record = await deps.store.get(id);
-    if (!record) throw new PermanentError('NOT_FOUND', `no job ${id} (finished jobs are kept ${deps.config.ceod.job_retention_hours} h)`, 'id');
-    if (record.requester !== caller.uid && !caller.isStaff) {
-      req403(caller, id);
-    }
-    return record;
-  };
-  const req403 = (caller: Caller, id: string): never => {
-    deps.log.warn({ caller: caller.uid, jobId: id }, 'denied: job of another user');
+/** The job, if the caller may see it: their own, or any for staff (403, logged, otherwise). */
+async function load(s: ApiServices, id: string, caller: Caller): Promise<JobRecord> {
+  const record = await s.store.get(id);
+  if (!record) throw new PermanentError('NOT_FOUND', `no job ${id} (finished jobs are kept ${s.config.ceod.job_retention_hours} h)`, 'id');
+  if (record.requester !== caller.uid && !caller.isStaff) {
+    s.log.warn({ caller: caller.uid, jobId: id }, 'denied: job of another user');
     throw new PermanentError('FORBIDDEN', `${caller.uid} may only see their own jobs`);
-  };
+  }
+  return record;
+}
 
-  api.get('/jobs/:id', async (req) => {
-    const { id } = parseOr400(idParams, req.params, 'params');
-    const record = await load(id, req.caller!);
-    const secrets = record.requester === req.caller!.uid ? await deps.store.secrets(id) : {};
-    return jobView(record, req.caller!, secrets, deps.config.secrets.secretsKey);
+export async function jobRoutes(api: FastifyInstance): Promise<void> {
+  // Any member may ask; whose job it is decides (see `load`).
+  defineRoute(api, {
+    method: 'GET',
+    url: '/jobs/:id',
+    access: 'member',
+    what: 'read jobs',
+    params: idParams,
+    handler: async ({ params: { id }, caller, services: s }) => {
+      const record = await load(s, id, caller);
+      const secrets = record.requester === caller.uid ? await s.store.secrets(id) : {};
+      return jobView(record, caller, secrets, s.config.secrets.secretsKey);
+    },
   });
 
-  api.get('/jobs/:id/events', { sse: 'only' }, async (req, reply) => {
-    const { id } = parseOr400(idParams, req.params, 'params');
-    await load(id, req.caller!);
-    const last = reply.sse.lastEventId ?? (req.query as { last_event_id?: string }).last_event_id ?? '0';
-    const from = EVENT_ID.test(last) ? last : '0';
-    let closed = false;
-    reply.sse.onClose(() => {
-      closed = true;
-    });
-    const { store, hub } = deps;
-    async function* stream(): AsyncGenerator<SSEMessage> {
-      let after = from;
-      while (!closed) {
-        const wait = hub.waiter(id, 2000); // registered before reading: nothing slips between
-        const events = await store.events(id, after);
-        for (const e of events) {
-          after = e.id;
-          yield { id: e.id, event: e.type, data: e.data };
-          if (FINAL_EVENTS.has(e.type)) {
-            wait.cancel();
-            return;
+  defineRoute(api, {
+    method: 'GET',
+    url: '/jobs/:id/events',
+    access: 'member',
+    what: 'watch jobs',
+    params: idParams,
+    options: { sse: 'only' },
+    handler: async ({ params: { id }, caller, req, reply, services: s }) => {
+      await load(s, id, caller);
+      const last = reply.sse.lastEventId ?? (req.query as { last_event_id?: string }).last_event_id ?? '0';
+      const from = EVENT_ID.test(last) ? last : '0';
+      let closed = false;
+      reply.sse.onClose(() => {
+        closed = true;
+      });
+      const { store, events: feed } = s;
+      const pollMs = s.config.ceod.sse_poll_ms;
+      async function* stream(): AsyncGenerator<SSEMessage> {
+        let after = from;
+        while (!closed) {
+          const wait = feed.waiter(id, pollMs); // registered before reading: nothing slips between
+          const events = await store.events(id, after);
+          for (const e of events) {
+            after = e.id;
+            yield { id: e.id, event: e.type, data: e.data };
+            if (FINAL_EVENTS.has(e.type)) {
+              wait.cancel();
+              return;
+            }
           }
+          if (events.length === 0 && !(await store.get(id))) {
+            wait.cancel();
+            return; // expired while we watched
+          }
+          await wait.promise;
         }
-        if (events.length === 0 && !(await store.get(id))) {
-          wait.cancel();
-          return; // expired while we watched
-        }
-        await wait.promise;
       }
-    }
-    await reply.sse.send(stream());
+      await reply.sse.send(stream());
+    },
   });
 }

@@ -1,24 +1,27 @@
-/** Member routes (SPEC §5): create, read, list, renew, modify, reset password, delete, expire. */
+/**
+ * Member routes (docs/api.md#routes): create, read, list, renew, modify,
+ * reset password, delete, expire.
+ */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { PermanentError } from '../../errors';
+import { PermanentError } from '../../core/errors';
+import { termSchema, uidSchema } from '../../core/model/fields';
+import type { UserEntry } from '../../core/model/user';
+import { expiryThreshold, selectExpired } from '../../core/rules/expiry';
+import { assertNoPastTerms, assertNoTermClash } from '../../core/rules/renewal';
+import { assertShellAllowed } from '../../core/rules/shells';
+import { sortTerms, termOf } from '../../core/rules/terms';
 import { createMember, createMemberPayload } from '../../jobs/create-member';
 import { deleteMember } from '../../jobs/delete-member';
 import { expireMembers } from '../../jobs/expire-members';
-import { termSchema, uidSchema } from '../../jobs/fields';
 import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
-import { renewalKind, renewMember, renewMemberPayload } from '../../jobs/renew-member';
+import { renewMember, renewMemberPayload } from '../../jobs/renew-member';
 import { resetPassword } from '../../jobs/reset-password';
-import { expiryThreshold, selectExpired } from '../../expiry';
-import { isPastTerm, sortTerms, termOf } from '../../terms';
-import type { UserEntry } from '../../workers/adapters';
-import { type ApiDeps, emptyBody, parseOr400 } from '../app';
-import { authorize } from '../auth';
-import { assertNameFree, enqueue } from '../enqueue';
+import type { ApiServices } from '../services';
+import { defineRoute, enqueue, writeRoute } from '../http/route';
+import { objectBody, parseOr400 } from '../http/validation';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
-/** A JSON object body without `uid` (the uid is the path's), to be merged with it. */
-const objectBody = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).refine((b) => !('uid' in b), { message: 'uid comes from the path', path: ['uid'] });
 const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
 const listQuery = z
   .object({
@@ -28,122 +31,169 @@ const listQuery = z
   })
   .strict();
 
-async function existingUser(deps: ApiDeps, uid: string): Promise<UserEntry> {
-  const user = await deps.ldap.getUser(uid);
+async function existingUser(s: ApiServices, uid: string): Promise<UserEntry> {
+  const user = await s.ldap.getUser(uid);
   if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
   return user;
 }
 
-export async function memberRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const now = deps.now ?? (() => new Date());
+/** 409 unless `name` is free: users and groups share one namespace (docs/directory.md#names). */
+async function assertNameFree(s: ApiServices, name: string, field: string): Promise<void> {
+  if (await s.ldap.nameTaken(name)) throw new PermanentError('CONFLICT', `${name} is already taken by a user or group`, field);
+}
 
-  api.post('/members', async (req, reply) => {
-    authorize(req, req.caller!.isStaff, 'create members');
-    const payload = parseOr400(createMemberPayload, req.body, 'body');
-    const today = now();
-    for (const field of ['terms', 'non_member_terms'] as const) {
-      const past = (payload[field] ?? []).find((t) => isPastTerm(t, today));
-      if (past) throw new PermanentError('BAD_REQUEST', `${field}: ${past} is in the past`, field);
-    }
+export async function memberRoutes(api: FastifyInstance): Promise<void> {
+  writeRoute(api, {
+    method: 'POST',
+    url: '/members',
+    access: 'staff',
+    what: 'create members',
+    body: createMemberPayload,
+    job: createMember,
+    payload: ({ body, services }) => {
+      assertNoPastTerms(body, services.now());
+      return body;
+    },
+    subject: (p) => p.uid,
+    field: 'uid',
     // Cheap checks before anything is enqueued; the job re-checks, as the world may change.
-    return enqueue(deps, req, reply, createMember, payload, { subject: payload.uid, field: 'uid', precheck: () => assertNameFree(deps, payload.uid, 'uid') });
+    precheck: (p, { services }) => assertNameFree(services, p.uid, 'uid'),
   });
 
-  api.get('/members/:uid', async (req) => {
-    const { uid } = parseOr400(uidParams, req.params, 'params');
-    const caller = req.caller!;
-    const user = await existingUser(deps, uid);
-    const groups = await deps.ldap.groupsOf(uid);
-    const body: Record<string, unknown> = {
-      uid: user.uid,
-      cn: user.cn,
-      given_name: user.givenName,
-      sn: user.sn,
-      program: user.program,
-      terms: sortTerms(user.terms),
-      non_member_terms: sortTerms(user.nonMemberTerms),
-      login_shell: user.loginShell,
-      home_directory: user.homeDirectory,
-      uid_number: user.uidNumber,
-      gid_number: user.gidNumber,
-      positions: user.positions,
-      groups,
-      is_club_rep: user.nonMemberTerms.length > 0 && user.terms.length === 0,
-    };
-    if ((caller.uid === uid || caller.isSyscom) && deps.homeDirs) {
-      body.forwarding_addresses = (await deps.homeDirs.readForward(deps.config.members.home_root, uid).catch(() => null)) ?? [];
-    }
-    return body;
+  defineRoute(api, {
+    method: 'GET',
+    url: '/members/:uid',
+    access: 'member',
+    what: 'read members',
+    params: uidParams,
+    handler: async ({ params: { uid }, caller, services: s }) => {
+      const user = await existingUser(s, uid);
+      const groups = await s.ldap.groupsOf(uid);
+      const body: Record<string, unknown> = {
+        uid: user.uid,
+        cn: user.cn,
+        given_name: user.givenName,
+        sn: user.sn,
+        program: user.program,
+        terms: sortTerms(user.terms),
+        non_member_terms: sortTerms(user.nonMemberTerms),
+        login_shell: user.loginShell,
+        home_directory: user.homeDirectory,
+        uid_number: user.uidNumber,
+        gid_number: user.gidNumber,
+        positions: user.positions,
+        groups,
+        is_club_rep: user.nonMemberTerms.length > 0 && user.terms.length === 0,
+      };
+      // Forwarding addresses are the member's and syscom's business only.
+      if ((caller.uid === uid || caller.isSyscom) && s.homeDirs) {
+        body.forwarding_addresses = (await s.homeDirs.readForward(s.config.members.home_root, uid).catch(() => null)) ?? [];
+      }
+      return body;
+    },
   });
 
   // Any member may list; the directory is readable to members anyway.
-  api.get('/members', async (req) => {
-    const q = parseOr400(listQuery, req.query, 'query');
-    const all = (await deps.ldap.listMembers(q.term ? { term: q.term } : {})).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
-    return {
-      total: all.length,
-      offset: q.offset,
-      limit: q.limit,
-      members: all.slice(q.offset, q.offset + q.limit).map((u) => ({
-        uid: u.uid,
-        cn: u.cn,
-        program: u.program,
-        terms: sortTerms(u.terms),
-        non_member_terms: sortTerms(u.nonMemberTerms),
-        is_club_rep: u.nonMemberTerms.length > 0 && u.terms.length === 0,
-      })),
-    };
+  defineRoute(api, {
+    method: 'GET',
+    url: '/members',
+    access: 'member',
+    what: 'list members',
+    query: listQuery,
+    handler: async ({ query: q, services: s }) => {
+      const all = (await s.ldap.listMembers(q.term ? { term: q.term } : {})).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+      return {
+        total: all.length,
+        offset: q.offset,
+        limit: q.limit,
+        members: all.slice(q.offset, q.offset + q.limit).map((u) => ({
+          uid: u.uid,
+          cn: u.cn,
+          program: u.program,
+          terms: sortTerms(u.terms),
+          non_member_terms: sortTerms(u.nonMemberTerms),
+          is_club_rep: u.nonMemberTerms.length > 0 && u.terms.length === 0,
+        })),
+      };
+    },
   });
 
-  api.post('/members/expire', async (req, reply) => {
-    authorize(req, req.caller!.isSyscom, 'expire members');
-    const body = parseOr400(expireBody, req.body, 'body') ?? {};
-    const today = now();
-    const threshold = expiryThreshold(today, deps.config.expiry.grace_days);
-    const uids = selectExpired(await deps.ldap.listMembers(), threshold, deps.config.shells.expired);
-    if (body.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
-    return enqueue(deps, req, reply, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: 'expiry' });
+  // A read (the dry run, 200) and a write (202) in one route.
+  defineRoute(api, {
+    method: 'POST',
+    url: '/members/expire',
+    access: 'syscom',
+    what: 'expire members',
+    body: expireBody,
+    handler: async (c) => {
+      const s = c.services;
+      const today = s.now();
+      const threshold = expiryThreshold(today, s.config.expiry.grace_days);
+      const uids = selectExpired(await s.ldap.listMembers(), threshold, s.config.shells.expired);
+      if (c.body?.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
+      return enqueue(c, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: () => 'expiry' });
+    },
   });
 
-  api.patch('/members/:uid', async (req, reply) => {
-    const { uid } = parseOr400(uidParams, req.params, 'params');
-    authorize(req, req.caller!.uid === uid || req.caller!.isSyscom, `modify ${uid}`);
-    const body = parseOr400(objectBody, req.body, 'body');
-    const payload = parseOr400(modifyMemberPayload, { uid, ...body }, 'body');
-    if (payload.login_shell !== undefined && !deps.config.shells.allowed.includes(payload.login_shell)) {
-      throw new PermanentError('BAD_REQUEST', `login_shell: must be one of ${deps.config.shells.allowed.join(', ')}`, 'login_shell');
-    }
-    await existingUser(deps, uid);
-    return enqueue(deps, req, reply, modifyMember, payload, { subject: uid, field: 'uid' });
+  writeRoute(api, {
+    method: 'PATCH',
+    url: '/members/:uid',
+    access: { self: 'syscom' },
+    what: ({ uid }) => `modify ${uid}`,
+    params: uidParams,
+    body: objectBody,
+    job: modifyMember,
+    payload: ({ params, body, services }) => {
+      const payload = parseOr400(modifyMemberPayload, { uid: params.uid, ...body }, 'body');
+      if (payload.login_shell !== undefined) assertShellAllowed(payload.login_shell, services.config.shells.allowed);
+      return payload;
+    },
+    subject: (p) => p.uid,
+    field: 'uid',
+    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 
-  api.post('/members/:uid/renew', async (req, reply) => {
-    const { uid } = parseOr400(uidParams, req.params, 'params');
-    authorize(req, req.caller!.isStaff, 'renew members');
-    const body = parseOr400(objectBody, req.body, 'body');
-    const payload = parseOr400(renewMemberPayload, { uid, ...body }, 'body');
-    const kind = renewalKind(payload);
-    const past = kind.terms.find((t) => isPastTerm(t, now()));
-    if (past) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${past} is in the past`, kind.field);
-    const user = await existingUser(deps, uid);
-    const clash = kind.terms.find((t) => user[kind.other].includes(t));
-    if (clash) throw new PermanentError('BAD_REQUEST', `${kind.field}: ${uid} already holds ${clash} as the other kind of term`, kind.field);
-    return enqueue(deps, req, reply, renewMember, payload, { subject: uid, field: 'uid' });
+  writeRoute(api, {
+    method: 'POST',
+    url: '/members/:uid/renew',
+    access: 'staff',
+    what: 'renew members',
+    params: uidParams,
+    body: objectBody,
+    job: renewMember,
+    payload: async ({ params, body, services }) => {
+      const payload = parseOr400(renewMemberPayload, { uid: params.uid, ...body }, 'body');
+      assertNoPastTerms(payload, services.now());
+      assertNoTermClash(params.uid, payload, await existingUser(services, params.uid));
+      return payload;
+    },
+    subject: (p) => p.uid,
+    field: 'uid',
   });
 
-  api.post('/members/:uid/pwreset', async (req, reply) => {
-    const { uid } = parseOr400(uidParams, req.params, 'params');
-    authorize(req, req.caller!.isStaff, 'reset passwords');
-    parseOr400(emptyBody, req.body, 'body');
-    await existingUser(deps, uid);
-    return enqueue(deps, req, reply, resetPassword, { uid }, { subject: uid, field: 'uid' });
+  writeRoute(api, {
+    method: 'POST',
+    url: '/members/:uid/pwreset',
+    access: 'staff',
+    what: 'reset passwords',
+    params: uidParams,
+    job: resetPassword,
+    payload: ({ params }) => ({ uid: params.uid }),
+    subject: (p) => p.uid,
+    field: 'uid',
+    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 
-  api.delete('/members/:uid', async (req, reply) => {
-    const { uid } = parseOr400(uidParams, req.params, 'params');
-    authorize(req, req.caller!.isSyscom, 'delete members');
-    parseOr400(emptyBody, req.body, 'body');
-    await existingUser(deps, uid);
-    return enqueue(deps, req, reply, deleteMember, { uid }, { subject: uid, field: 'uid' });
+  writeRoute(api, {
+    method: 'DELETE',
+    url: '/members/:uid',
+    access: 'syscom',
+    what: 'delete members',
+    params: uidParams,
+    job: deleteMember,
+    payload: ({ params }) => ({ uid: params.uid }),
+    subject: (p) => p.uid,
+    field: 'uid',
+    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 }

@@ -1,25 +1,36 @@
-/** Positions (SPEC §5): who holds which (any member), and replacing them all at once (syscom). */
+/** Positions (docs/api.md#read-positions): who holds which (any member), and replacing them all at once (syscom). */
 import type { FastifyInstance } from 'fastify';
-import { PermanentError } from '../../errors';
+import { z } from 'zod';
+import { assertHoldersMayHold, byPosition, parsePositions, positionsConfigOf, positionsOfUsers, positionsView } from '../../core/rules/positions';
 import { setPositions } from '../../jobs/set-positions';
-import { byPosition, holderProblem, parsePositions, positionsConfigOf, positionsOfUsers, positionsView } from '../../positions';
-import type { ApiDeps } from '../app';
-import { authorize } from '../auth';
-import { enqueue } from '../enqueue';
+import { defineRoute, writeRoute } from '../http/route';
 
-export async function positionRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
-  api.get('/positions', async () => {
-    const held = byPosition(positionsOfUsers(await deps.ldap.positionHolders()));
-    return { positions: positionsView(deps.config.positions?.available ?? [], held) };
+export async function positionRoutes(api: FastifyInstance): Promise<void> {
+  defineRoute(api, {
+    method: 'GET',
+    url: '/positions',
+    access: 'member',
+    what: 'read positions',
+    handler: async ({ services: s }) => {
+      const held = byPosition(positionsOfUsers(await s.ldap.positionHolders()));
+      return { positions: positionsView(s.config.positions?.available ?? [], held) };
+    },
   });
 
-  api.post('/positions', async (req, reply) => {
-    authorize(req, req.caller!.isSyscom, 'set positions');
-    const holders = parsePositions(req.body, positionsConfigOf(deps.config));
-    // Cheap checks before anything is enqueued; the job checks again, as the world may change.
-    const users = await deps.ldap.getUsers([...new Set(Object.values(holders).flat())]);
-    const problem = holderProblem(holders, users);
-    if (problem) throw new PermanentError('BAD_REQUEST', `${problem.position}: ${problem.message}`, problem.position);
-    return enqueue(deps, req, reply, setPositions, { positions: holders }, { subject: 'positions' });
+  writeRoute(api, {
+    method: 'POST',
+    url: '/positions',
+    access: 'syscom',
+    what: 'set positions',
+    // Checked by parsePositions, which names the position at fault.
+    body: z.unknown(),
+    job: setPositions,
+    payload: async ({ body, services: s }) => {
+      const holders = parsePositions(body, positionsConfigOf(s.config));
+      // Cheap checks before anything is enqueued; the job checks again, as the world may change.
+      assertHoldersMayHold(holders, await s.ldap.getUsers([...new Set(Object.values(holders).flat())]));
+      return { positions: holders };
+    },
+    subject: () => 'positions',
   });
 }

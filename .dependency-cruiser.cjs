@@ -1,0 +1,120 @@
+/**
+ * The layering of src/ (docs/ARCHITECTURE.md#layers), checked by
+ * `npm run lint` (and by `npm test` before the tests): dependencies point
+ * inward, and no import cycle exists, type-only imports included.
+ *
+ *   core      ← imports nothing of ours
+ *   config    ← core
+ *   jobs      ← core, config (types only)
+ *   adapters  ← core, config (types only); never each other
+ *   store     ← core, config (types only)
+ *   workers   ← core, jobs, store, config
+ *   api       ← core, jobs, config; never workers, store, an adapter, BullMQ, ioredis or kerberos
+ *   compose.ts, main.ts: everything (the composition root and the command)
+ */
+const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'No import cycle anywhere, type-only imports included.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'core-imports-nothing-of-ours',
+      comment: 'The core (model, ports, rules) is the centre: it imports no other folder of src/.',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^src/', pathNot: '^src/core/' },
+    },
+    {
+      name: 'config-imports-only-core',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/config/'] },
+    },
+    {
+      name: 'jobs-import-core-and-config-types',
+      comment: 'A job type is data over the ports: it never sees the engine, the store, the API or an adapter.',
+      severity: 'error',
+      from: { path: '^src/jobs/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/jobs/', '^src/config/'] },
+    },
+    {
+      name: 'jobs-see-config-as-types-only',
+      severity: 'error',
+      from: { path: '^src/(jobs|store|' + ADAPTERS + ')/' },
+      to: { path: '^src/config/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'adapters-import-only-core-and-config-types',
+      comment: 'An adapter speaks to one server: it imports the core (and config types), never another adapter, the engine or the API.',
+      severity: 'error',
+      from: { path: '^src/(' + ADAPTERS + ')/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/config/', '^src/$1/'] },
+    },
+    {
+      name: 'store-imports-only-core',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/store/', '^src/config/'] },
+    },
+    {
+      name: 'workers-import-core-jobs-store',
+      severity: 'error',
+      from: { path: '^src/workers/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/jobs/', '^src/store/', '^src/workers/', '^src/config/'] },
+    },
+    {
+      name: 'api-imports-core-jobs-config',
+      comment: 'The API gets the store, queue, adapters and SPNEGO through ports (src/api/services.ts), from the composition root.',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/jobs/', '^src/config/', '^src/api/'] },
+    },
+    {
+      name: 'bullmq-only-in-the-engine',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/workers/', '^src/compose\\.ts$'] },
+      to: { path: 'node_modules/bullmq/' },
+    },
+    {
+      name: 'ioredis-only-in-store-engine-and-root',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/store/', '^src/workers/', '^src/compose\\.ts$'] },
+      to: { path: 'node_modules/ioredis/' },
+    },
+    {
+      name: 'server-clients-only-in-their-adapter',
+      comment: 'ldapts, kerberos, nodemailer, mysql2, pg: each only in the adapter that speaks to that server.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/(' + ADAPTERS + ')/'] },
+      to: { path: 'node_modules/(ldapts|kerberos|nodemailer|mysql2|pg)/' },
+    },
+    {
+      name: 'nothing-imports-the-root',
+      comment: 'Only main.ts uses the composition root; nothing in src/ imports main.ts.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/main\\.ts$' },
+      to: { path: '^src/(compose|main)\\.ts$' },
+    },
+    {
+      name: 'daemon-never-imports-tools-or-tests',
+      comment: 'The dev stack (tools/), tests and benchmarks are not shipped in dist/.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(tools|test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count: a cycle through types is still a cycle.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,26 @@
+/** `GET /health` (docs/api.md#health-check): unauthenticated readiness, 200 or 503 naming what does not answer. */
+import type { FastifyInstance } from 'fastify';
+
+export async function healthRoutes(api: FastifyInstance): Promise<void> {
+  api.get('/health', async (_req, reply) => {
+    const s = api.ceod;
+    const checks: Record<string, string> = {};
+    const all: Record<string, () => Promise<void>> = {
+      redis: () => s.store.ping(),
+      ldap: () => s.ldap.ping(),
+      ...s.checks,
+    };
+    await Promise.all(
+      Object.entries(all).map(async ([name, check]) => {
+        try {
+          await check();
+          checks[name] = 'ok';
+        } catch (e) {
+          checks[name] = `unreachable: ${(e as Error).message}`;
+        }
+      }),
+    );
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', host: s.config.ceod.host, checks });
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * What the API is built from: the config and the ports it uses, shared with
+ * every route plugin through `app.ceod` (Fastify `decorate`). The API sees
+ * only the core, the job types and the config; the composition root
+ * (`src/compose.ts`) hands in the adapters behind these ports.
+ */
+import type { Config } from '../config/schema';
+import type { Logger } from '../core/log';
+import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman } from '../core/ports';
+
+export interface ApiDeps {
+  config: Config;
+  store: JobStore;
+  queue: JobQueue;
+  events: JobEventFeed;
+  ldap: Ldap;
+  /** For `.forward` reads where the home directories are mounted; optional. */
+  homeDirs?: HomeDirs;
+  /** For checking that a list exists before a subscription is enqueued; optional (the mail step checks too). */
+  mailman?: Mailman;
+  log: Logger;
+  authenticate: Authenticator;
+  /** Today, for term checks; injectable so no test depends on the real date. */
+  now?: () => Date;
+  /** Milliseconds since the epoch for session cookie times; injectable for tests. */
+  clock?: () => number;
+  /** Extra readiness checks for /health, by name. */
+  checks?: Record<string, () => Promise<void>>;
+}
+
+/** The services every route plugin reads from `app.ceod`. */
+export interface ApiServices extends ApiDeps {
+  now: () => Date;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ceod: ApiServices;
+    /** Method and URL of every route (HEAD excluded), in registration order. */
+    ceodRoutes: readonly { method: string; url: string }[];
+  }
+}

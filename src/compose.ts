@@ -1,0 +1,285 @@
+/**
+ * The composition root: the one place that sees every layer. From a host's
+ * config it builds the adapters (each given explicit options, never the whole
+ * config), the Redis connections, the job store, queue and coordination, and
+ * the API or the engine on top of them. `src/main.ts` (the `ceod` command)
+ * calls it; tests and the benchmarks use it to build what they run.
+ */
+import { existsSync } from 'node:fs';
+import IORedis, { type Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema';
+import type { Logger } from './core/log';
+import type { Role } from './core/model/roles';
+import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './core/ports';
+import { buildApp } from './api/app';
+import { createHomeDirs } from './homedirs';
+import { createKadmin, type KadminOptions } from './krb5/kadmin';
+import { spnegoAuthenticator } from './krb5/spnego';
+import { createLdap, type LdapOptions } from './ldap';
+import { createMailer, type MailerOptions } from './mail';
+import { createMailman, type MailmanOptions } from './mailman';
+import { RedisCoordination } from './store/coordination';
+import { EventHub } from './store/event-hub';
+import { keys } from './store/keys';
+import { RedisJobStore } from './store/job-store';
+import { BullmqQueue } from './workers/bullmq-queue';
+import { Runner } from './workers/runner';
+
+// --- adapter options from a host's config
+
+export function ldapOptions(config: Config): LdapOptions {
+  return {
+    url: config.ldap.url,
+    bindDN: config.ldap.bind_dn,
+    bindPassword: config.secrets.ldapBindPassword,
+    usersBase: config.ldap.users_base,
+    groupsBase: config.ldap.groups_base,
+    sudoBase: config.ldap.sudo_base,
+    timeoutMs: config.ldap.timeout_ms,
+  };
+}
+
+export function kadminOptions(config: Config): KadminOptions {
+  const k = config.kerberos;
+  return {
+    kadminPath: k.kadmin_path,
+    principal: k.admin_principal,
+    ...(k.admin_keytab ? { keytab: k.admin_keytab } : {}),
+    realm: k.realm,
+    ...(k.krb5_config ? { krb5Config: k.krb5_config } : {}),
+    timeoutMs: k.timeout_ms,
+    session: k.kadmin_session,
+    sessionMaxAgeMs: k.kadmin_session_max_age_ms,
+    sessionIdleMs: k.kadmin_session_idle_ms,
+  };
+}
+
+export function mailmanOptions(config: Config): MailmanOptions {
+  return {
+    url: config.mailman.url,
+    user: config.mailman.user,
+    password: config.secrets.mailmanPassword,
+    listDomain: config.mailman.list_domain,
+    timeoutMs: config.mailman.timeout_ms,
+  };
+}
+
+export function mailerOptions(config: Config): MailerOptions {
+  const s = config.smtp;
+  return { host: s.host, port: s.port, secure: s.secure, from: s.from, timeoutMs: s.timeout_ms, maxConnections: s.max_connections };
+}
+
+// --- adapters
+
+export interface BuiltAdapters extends Adapters {
+  /** Home directories, if this host can see them (API hosts that mount /users). */
+  readonly optionalHomeDirs?: HomeDirs;
+  /**
+   * Mailman for reads outside the mail role (the API checks a list exists
+   * before it enqueues), with a short deadline: an unreachable Mailman must not
+   * hold a request, and the mail step checks again anyway.
+   */
+  readonly optionalMailman?: Mailman;
+  close(): Promise<void>;
+}
+
+/** Which role owns which adapter (docs/hosts-and-roles.md). The API process reads LDAP too. */
+const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail' } as const;
+
+/**
+ * Builds the adapters a process needs. Each is made on first use, so an `fs`
+ * worker never opens an LDAP connection; an adapter used by a step of a role
+ * this host does not own is a bug, reported as such.
+ */
+export function buildAdapters(config: Config, roles: readonly Role[]): BuiltAdapters {
+  const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer; readMailman?: Mailman } = {};
+  const guard = (name: keyof typeof OWNER) => {
+    // The API process (no roles) reads LDAP for authorization and reads.
+    if (name === 'ldap' && roles.length === 0) return;
+    if (!roles.includes(OWNER[name])) throw new Error(`adapter ${name} belongs to the ${OWNER[name]} role, which this host does not run`);
+  };
+  const homeDirs = () => (made.homeDirs ??= createHomeDirs({ timeoutMs: config.ceod.home_timeout_ms }));
+  return {
+    get ldap() {
+      guard('ldap');
+      return (made.ldap ??= createLdap(ldapOptions(config)));
+    },
+    get kadmin() {
+      guard('kadmin');
+      return (made.kadmin ??= createKadmin(kadminOptions(config)));
+    },
+    get homeDirs() {
+      guard('homeDirs');
+      return homeDirs();
+    },
+    get mailman() {
+      guard('mailman');
+      return (made.mailman ??= createMailman(mailmanOptions(config)));
+    },
+    get mailer() {
+      guard('mailer');
+      return (made.mailer ??= createMailer(mailerOptions(config)));
+    },
+    get optionalHomeDirs() {
+      return existsSync(config.members.home_root) ? homeDirs() : undefined;
+    },
+    get optionalMailman() {
+      return (made.readMailman ??= createMailman({ ...mailmanOptions(config), timeoutMs: Math.min(config.mailman.timeout_ms, config.ceod.api_mailman_timeout_ms) }));
+    },
+    async close() {
+      await Promise.allSettled([made.ldap?.close(), made.kadmin?.close(), made.mailer?.close()]);
+    },
+  };
+}
+
+/** The servers a worker must reach before it takes steps, by a name that says where. */
+export function serverChecks(config: Config, adapters: Adapters): Record<string, () => Promise<void>> {
+  const roles = config.ceod.roles;
+  const checks: Record<string, () => Promise<void>> = {};
+  if (roles.includes('admin')) {
+    checks[`LDAP at ${config.ldap.url}`] = () => adapters.ldap.ping();
+    checks[`kadmind as ${config.kerberos.admin_principal}`] = () => adapters.kadmin.ping();
+  }
+  if (roles.includes('fs')) checks[`home directory root ${config.members.home_root}`] = () => adapters.homeDirs.ping(config.members.home_root);
+  if (roles.includes('mail')) {
+    checks[`Mailman REST at ${config.mailman.url}`] = () => adapters.mailman.ping();
+    checks[`SMTP at ${config.smtp.host}:${config.smtp.port}`] = () => adapters.mailer.ping();
+  }
+  return checks;
+}
+
+// --- Redis
+
+export type RedisPurpose = 'worker' | 'producer' | 'subscriber';
+
+/** A Redis connection (not yet connected: `lazyConnect`). */
+export function redisConnection(config: Config, purpose: RedisPurpose): Redis {
+  return new IORedis(config.redis.url, {
+    ...(config.redis.username ? { username: config.redis.username } : {}),
+    password: config.secrets.redisPassword,
+    // Workers are patient (BullMQ requires null here); producers fail fast so the API can answer 503.
+    maxRetriesPerRequest: purpose === 'producer' ? 2 : null,
+    connectTimeout: 5000,
+    lazyConnect: true,
+    connectionName: `ceod-${purpose}`,
+  });
+}
+
+/** The job store, queue and coordination over one Redis connection. */
+export function redisServices(config: Config, redis: Redis, log?: Logger) {
+  const c = config.ceod;
+  const retentionMs = c.job_retention_hours * 3600_000;
+  const prefix = config.redis.prefix;
+  return {
+    store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000 }),
+    queue: new BullmqQueue(redis, { prefix, attempts: c.step_attempts, retentionMs }),
+    coordination: new RedisCoordination(redis, { prefix, mutex: { ttlMs: c.mutex_ttl_ms, waitMs: c.mutex_wait_ms }, idFloorTtlMs: c.id_floor_ttl_ms, log }),
+  };
+}
+
+// --- processes
+
+/** Reaches every server a process needs, naming the first one that does not answer within `waitMs`. */
+export async function checkServers(checks: Record<string, () => Promise<void>>, log: Logger, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (const [name, check] of Object.entries(checks)) {
+    for (;;) {
+      try {
+        await check();
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`cannot reach ${name}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+  log.info({ servers: Object.keys(checks) }, 'all servers reachable');
+}
+
+const redisCheck = (config: Config, redis: Redis) => ({
+  [`Redis at ${config.redis.url}`]: async () => {
+    if (redis.status === 'wait') await redis.connect();
+    await redis.ping();
+  },
+});
+
+export interface Service {
+  /** Stops it in order; resolves when everything is let go. */
+  stop(): Promise<void>;
+}
+
+/** The API process: Fastify app on top of the job store, queue, event hub and LDAP. */
+export async function composeApi(config: Config, log: Logger, opts: { waitMs: number; now?: () => Date }): Promise<Service & { app: FastifyInstance }> {
+  const producer = redisConnection(config, 'producer');
+  const subscriber = redisConnection(config, 'subscriber');
+  const adapters = buildAdapters(config, []);
+  const ldap = adapters.ldap;
+  await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
+  await subscriber.connect();
+  const { store, queue } = redisServices(config, producer, log);
+  const events = new EventHub(subscriber, keys(config.redis.prefix).channel());
+  await events.start();
+  const app = await buildApp({
+    config,
+    store,
+    queue,
+    events,
+    ldap,
+    homeDirs: adapters.optionalHomeDirs,
+    mailman: adapters.optionalMailman,
+    log,
+    authenticate: spnegoAuthenticator(config.kerberos.service_principal),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  return {
+    app,
+    async stop() {
+      // Stop accepting, end event streams, drain requests in flight, then let go of Redis.
+      const closing = app.close();
+      await events.stop();
+      await closing;
+      await queue.close();
+      await ldap.close();
+      producer.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/** A worker process: the engine over the queues of the host's roles. */
+export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner }> {
+  const connection = redisConnection(config, 'worker');
+  const adapters = buildAdapters(config, config.ceod.roles);
+  await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
+  const { store, queue, coordination } = redisServices(config, connection, log);
+  const runner = new Runner({ config, store, queue, coordination, connection, adapters, log });
+  await runner.start();
+  return {
+    runner,
+    async stop() {
+      await runner.stop(config.ceod.shutdown_grace_ms);
+      await queue.close();
+      await adapters.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/**
+ * `ceod check`: reaches Redis and every server of the host's roles (and LDAP
+ * when the host serves the API); throws naming the first that does not answer.
+ */
+export async function checkHost(config: Config, log: Logger, opts: { waitMs: number }): Promise<void> {
+  const redis = redisConnection(config, 'producer');
+  const adapters = buildAdapters(config, config.ceod.roles);
+  const apiAdapters = buildAdapters(config, []);
+  const checks = { ...redisCheck(config, redis), ...serverChecks(config, adapters) };
+  if (config.ceod.api_listen && !config.ceod.roles.includes('admin')) checks[`LDAP at ${config.ldap.url}`] = () => apiAdapters.ldap.ping();
+  try {
+    await checkServers(checks, log, opts.waitMs);
+  } finally {
+    await Promise.all([adapters.close(), apiAdapters.close()]);
+    redis.disconnect();
+  }
+}

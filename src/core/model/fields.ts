@@ -1,0 +1,78 @@
+/**
+ * Field schemas shared by the API and the job payloads. Everything that ends up
+ * in a DN, an LDAP filter, a path or a URL is held to a strict pattern here, so
+ * hostile input is refused before it reaches an adapter (which escapes anyway).
+ */
+import { z } from 'zod';
+import { TERM_RE } from '../rules/terms';
+import { NAME_RE, RESERVED_NAMES } from './names';
+
+/**
+ * An existing account's or group's name (docs/directory.md#names), e.g. as a
+ * path parameter: `syscom` may be read, though never created or deleted.
+ */
+export const nameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(32, 'must be at most 32 characters')
+  .regex(NAME_RE, 'must start with a lowercase letter and hold only a-z, 0-9 and -');
+
+/** A name for a new account or group: the name rule, and not a reserved name. */
+export const uidSchema = nameSchema.refine((u) => !RESERVED_NAMES.has(u), 'is a reserved name');
+
+// Printable text without control characters; NUL and newlines have no place in a name.
+const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters');
+
+export const personNameSchema = text(128);
+/** A club's full name, e.g. "Women in Computer Science". */
+export const descriptionSchema = text(128);
+
+/** An existing group's name, as a path parameter. */
+export const groupNameSchema = nameSchema;
+export const programSchema = text(64);
+
+export const termSchema = z.string({ error: 'must be a string' }).regex(TERM_RE, 'must be a term like f2026 ([wsf]YYYY)');
+
+export const termsSchema = z
+  .array(termSchema, { error: 'must be a list of terms' })
+  .min(1, 'must hold at least one term')
+  .max(12, 'must hold at most 12 terms');
+
+export const emailSchema = z
+  .string({ error: 'must be a string' })
+  .max(254, 'must be at most 254 characters')
+  .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be an email address');
+
+export const forwardingSchema = z.array(emailSchema, { error: 'must be a list of email addresses' }).max(16, 'must hold at most 16 addresses');
+
+/** Exactly one of `terms` (a member) and `non_member_terms` (a club rep); the issue names the field. */
+export function oneKindOfTerms(p: { terms?: unknown; non_member_terms?: unknown }, ctx: z.RefinementCtx): void {
+  if (p.terms && p.non_member_terms) {
+    ctx.addIssue({ code: 'custom', path: ['non_member_terms'], message: 'give either terms or non_member_terms, not both' });
+  } else if (!p.terms && !p.non_member_terms) {
+    ctx.addIssue({ code: 'custom', path: ['terms'], message: 'give terms (a member) or non_member_terms (a club rep)' });
+  }
+}
+
+/**
+ * A mailing list's short name (`csc-general`), as the Mailman adapter's
+ * `checkListName` holds it: it ends up in a REST path, so no `/`, no `..`, no
+ * upper case, and nothing the path could be rewritten with.
+ */
+export const listNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must start with a-z or 0-9 and hold only a-z, 0-9, ., _ and -')
+  .refine((l) => !l.includes('..'), 'must not contain ..');
+
+/** A position's name (`vice-president`): the value of a People entry's `position`. */
+export const positionNameSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a position name (a-z, 0-9 and -, at most 32 characters)');

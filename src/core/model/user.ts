@@ -1,0 +1,69 @@
+/** People entries (docs/directory.md#people): members, club reps and club accounts. */
+
+/** A People entry as the directory holds it. */
+export interface UserEntry {
+  dn: string;
+  uid: string;
+  cn: string;
+  givenName?: string;
+  sn?: string;
+  uidNumber: number;
+  gidNumber: number;
+  homeDirectory: string;
+  loginShell: string;
+  program?: string;
+  terms: string[];
+  nonMemberTerms: string[];
+  positions: string[];
+  mailLocalAddresses: string[];
+  objectClasses: string[];
+  /** The shell before expiry (`previousLoginShell`), restored on renewal. */
+  previousLoginShell?: string;
+}
+
+/** Attributes of a People entry that jobs change after creation. */
+export const MODIFIABLE_USER_ATTRIBUTES = [
+  'loginShell',
+  'previousLoginShell',
+  'term',
+  'nonMemberTerm',
+  'position',
+  'program',
+  'cn',
+  'givenName',
+  'sn',
+  'mailLocalAddress',
+] as const;
+export type ModifiableUserAttribute = (typeof MODIFIABLE_USER_ATTRIBUTES)[number];
+
+/**
+ * One change to a People entry. `replace` with no values removes the attribute;
+ * `add` of a value already there and `delete` of one absent are no error
+ * (steps are ensures).
+ */
+export interface UserChange {
+  op: 'replace' | 'add' | 'delete';
+  attr: ModifiableUserAttribute;
+  values: string[];
+}
+
+/** What creating a People entry needs. `kind` picks the `member` or `club` class. */
+export interface NewUser {
+  uid: string;
+  cn: string;
+  givenName?: string;
+  sn?: string;
+  uidNumber: number;
+  gidNumber: number;
+  homeDirectory: string;
+  loginShell: string;
+  program?: string;
+  terms?: string[];
+  nonMemberTerms?: string[];
+  kind: 'member' | 'club';
+}
+
+/** Whether the entry is a club's account (auxiliary class `club`), not a person's. */
+export function isClubAccount(u: Pick<UserEntry, 'objectClasses'>): boolean {
+  return u.objectClasses.some((c) => c.toLowerCase() === 'club');
+}

@@ -1,0 +1,35 @@
+/**
+ * The job store port: job records, their event streams, sealed secrets,
+ * resource locks and idempotency keys (adapter: `src/store`, Redis). The
+ * record is the truth about a job (docs/ARCHITECTURE.md#jobs-and-the-engine).
+ */
+import type { JobEvent, JobRecord, StoredEvent } from '../model/job';
+
+export type SubmitOutcome =
+  | { kind: 'created' }
+  | { kind: 'conflict'; existingId: string }
+  | { kind: 'idempotent'; existingId: string };
+
+export interface JobStore {
+  /** Creates the record atomically with its lock and idempotency key, or says who was first. */
+  submit(record: JobRecord, idempotencyKey?: string): Promise<SubmitOutcome>;
+  /** Undoes a submit whose dispatch failed: nothing is left behind. */
+  abandon(record: JobRecord, idempotencyKey?: string): Promise<void>;
+  /** The job an Idempotency-Key already maps to, if any. */
+  idempotent(requester: string, key: string): Promise<string | null>;
+  get(id: string): Promise<JobRecord | null>;
+  /**
+   * Writes the record if nobody else wrote it since it was read (compare-and-set
+   * on `version`), appends its events and wakes their watchers, in one step.
+   * False if the record moved on or is gone: the caller is a stale duplicate.
+   */
+  save(record: JobRecord, events?: JobEvent[]): Promise<boolean>;
+  /** Events after `afterId` (exclusive; "0" for all), oldest first. */
+  events(id: string, afterId?: string, count?: number): Promise<StoredEvent[]>;
+  saveSecret(id: string, name: string, sealed: string): Promise<void>;
+  secrets(id: string): Promise<Record<string, string>>;
+  /** Unfinished jobs whose record has not changed for `idleMs`. */
+  idleActive(idleMs: number, limit?: number): Promise<string[]>;
+  /** Cheap round trip, for health checks. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,14 @@
+/** The mailing-list port: Mailman 3 memberships (adapter: `src/mailman`). */
+
+export interface Mailman {
+  /** Already subscribed: success. Unknown list: PermanentError MAILMAN_NO_SUCH_LIST. */
+  subscribe(list: string, address: string, displayName?: string): Promise<void>;
+  /** Not subscribed: returns false. */
+  unsubscribe(list: string, address: string): Promise<boolean>;
+  members(list: string): Promise<string[]>;
+  /** Lists (short names) this address is subscribed to. */
+  subscriptions(address: string): Promise<string[]>;
+  /** Whether the list exists. */
+  listExists(list: string): Promise<boolean>;
+  ping(): Promise<void>;
+}

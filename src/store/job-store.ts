@@ -1,0 +1,133 @@
+/**
+ * The job records and their event streams in Redis: the truth about every job
+ * (the `JobStore` port; docs/ARCHITECTURE.md#state-in-redis).
+ *
+ * - `<p>:job:<id>`      JSON `JobRecord`, written by the API at submit and by
+ *                       the worker running the job's current step (one at a time).
+ * - `<p>:events:<id>`   a Redis Stream of step transitions; its entry ids are
+ *                       the SSE event ids, so a late or reconnecting client
+ *                       replays from any point.
+ * - `<p>:secrets:<id>`  hash of sealed secrets (see core/secret-box.ts).
+ * - `<p>:lock:<key>`    the id of the job working on a resource (409s).
+ * - `<p>:idem:<who>:<key>` the job an Idempotency-Key maps to.
+ * - `<p>:active`        sorted set of unfinished job ids by last change, for
+ *                       the reconciler.
+ * - channel `<p>:events` carries the id of each job that got new events.
+ */
+import type { Redis } from 'ioredis';
+import { isFinished, type JobEvent, type JobEventType, type JobRecord, type StoredEvent } from '../core/model/job';
+import type { JobStore, SubmitOutcome } from '../core/ports';
+import { keys, type Keys } from './keys';
+import { type ScriptedRedis, withScripts } from './scripts';
+
+export interface JobStoreOptions {
+  prefix: string;
+  /** How long finished records, events and secrets are kept. */
+  retentionMs: number;
+  /** A lock outlives a lost job by at most this long. */
+  lockTtlMs: number;
+  /** How long an Idempotency-Key maps to its job. */
+  idempotencyTtlMs: number;
+}
+
+export class RedisJobStore implements JobStore {
+  readonly key: Keys;
+  readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly opts: JobStoreOptions,
+  ) {
+    this.redis = withScripts(redis);
+    this.key = keys(opts.prefix);
+  }
+
+  async submit(record: JobRecord, idempotencyKey?: string): Promise<SubmitOutcome> {
+    const eventData = JSON.stringify({ at: record.createdAt, type: record.type, requester: record.requester });
+    const [kind, id] = (await this.redis.ceodSubmit(
+      this.key.job(record.id),
+      this.key.events(record.id),
+      record.lockKey ? this.key.lock(record.lockKey) : '',
+      idempotencyKey ? this.key.idem(record.requester, idempotencyKey) : '',
+      this.key.active(),
+      record.id,
+      JSON.stringify(record),
+      this.opts.lockTtlMs,
+      this.opts.idempotencyTtlMs,
+      Date.now(),
+      eventData,
+    )) as [string, string];
+    if (kind === 'created') {
+      await this.redis.publish(this.key.channel(), record.id);
+      return { kind };
+    }
+    return { kind: kind as 'conflict' | 'idempotent', existingId: id };
+  }
+
+  async abandon(record: JobRecord, idempotencyKey?: string): Promise<void> {
+    const m = this.redis.multi().del(this.key.job(record.id), this.key.events(record.id), this.key.secrets(record.id));
+    m.zrem(this.key.active(), record.id);
+    if (idempotencyKey) m.del(this.key.idem(record.requester, idempotencyKey));
+    if (record.lockKey) (m as unknown as ScriptedRedis).ceodRelease(this.key.lock(record.lockKey), record.id);
+    await m.exec();
+  }
+
+  async idempotent(requester: string, key: string): Promise<string | null> {
+    return this.redis.get(this.key.idem(requester, key));
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const raw = await this.redis.get(this.key.job(id));
+    return raw ? (JSON.parse(raw) as JobRecord) : null;
+  }
+
+  async save(record: JobRecord, events: JobEvent[] = []): Promise<boolean> {
+    const expected = record.version;
+    record.version = expected + 1;
+    const finished = isFinished(record);
+    const args: (string | number)[] = [
+      this.key.job(record.id),
+      this.key.events(record.id),
+      this.key.secrets(record.id),
+      this.key.active(),
+      record.lockKey && finished ? this.key.lock(record.lockKey) : '',
+      expected,
+      JSON.stringify(record),
+      finished ? 1 : 0,
+      this.opts.retentionMs,
+      Date.now(),
+      this.key.channel(),
+      record.id,
+    ];
+    for (const e of events) args.push(e.type, JSON.stringify(e.data));
+    const ok = (await this.redis.ceodSave(...args)) as number;
+    if (ok !== 1) record.version = expected;
+    return ok === 1;
+  }
+
+  async events(id: string, afterId = '0', count = 1000): Promise<StoredEvent[]> {
+    const start = afterId === '0' ? '-' : `(${afterId}`;
+    const rows = await this.redis.xrange(this.key.events(id), start, '+', 'COUNT', count);
+    return rows.map(([eventId, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      return { id: eventId, type: f.type as JobEventType, data: JSON.parse(f.data ?? '{}') as Record<string, unknown> };
+    });
+  }
+
+  async saveSecret(id: string, name: string, sealed: string): Promise<void> {
+    await this.redis.multi().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+  }
+
+  async secrets(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key.secrets(id));
+  }
+
+  async idleActive(idleMs: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(this.key.active(), 0, Date.now() - idleMs, 'LIMIT', 0, limit);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}

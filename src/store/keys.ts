@@ -1,0 +1,16 @@
+/** Every Redis key and channel ceod uses, under the `[redis] prefix` (docs/ARCHITECTURE.md#state-in-redis). */
+export function keys(prefix: string) {
+  return {
+    job: (id: string) => `${prefix}:job:${id}`,
+    events: (id: string) => `${prefix}:events:${id}`,
+    secrets: (id: string) => `${prefix}:secrets:${id}`,
+    lock: (resource: string) => `${prefix}:lock:${resource}`,
+    idem: (requester: string, key: string) => `${prefix}:idem:${requester}:${key}`,
+    active: () => `${prefix}:active`,
+    channel: () => `${prefix}:events`,
+    mutex: (name: string) => `${prefix}:mutex:${name}`,
+    idFloor: (pool: string) => `${prefix}:id-floor:${pool}`,
+  };
+}
+
+export type Keys = ReturnType<typeof keys>;

@@ -1,0 +1,29 @@
+-- Writes a job record if its version is still the expected one (compare-and-set),
+-- appends the step's events to the job's stream and wakes the stream's watchers.
+-- KEYS: job, events, secrets, active, lock (or "")
+-- ARGV: expectedVersion, record, finished ('1'|'0'), retentionMs, nowMs, channel, id, then type/data pairs
+-- Returns 1 when written, 0 when the record moved on (a stale writer), -1 when it is gone.
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if tonumber(cjson.decode(cur).version) ~= tonumber(ARGV[1]) then return 0 end
+local finished = ARGV[3] == '1'
+if finished then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+local n = 0
+for i = 8, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
+  n = n + 1
+end
+if finished then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  redis.call('ZREM', KEYS[4], ARGV[7])
+  if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) == ARGV[7] then redis.call('DEL', KEYS[5]) end
+else
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[7])
+end
+if n > 0 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+return 1

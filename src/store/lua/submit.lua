@@ -1,0 +1,18 @@
+-- Creates a job record with its lock and idempotency key, atomically.
+-- KEYS: job, events, lock (or ""), idem (or ""), active
+-- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData
+-- Returns {kind, id}: {'created', id}, {'conflict', holder} or {'idempotent', prior}.
+if KEYS[4] ~= '' then
+  local prior = redis.call('GET', KEYS[4])
+  if prior then return {'idempotent', prior} end
+end
+if KEYS[3] ~= '' then
+  local holder = redis.call('GET', KEYS[3])
+  if holder then return {'conflict', holder} end
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
+end
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4]) end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+return {'created', ARGV[1]}

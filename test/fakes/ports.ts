@@ -1,0 +1,133 @@
+/**
+ * In-memory fakes of the ports the API uses, for route tests with
+ * `app.inject()`: a job store, a queue that records what it dispatched, a
+ * directory of a few users and groups, and an authenticator that takes the
+ * token as the principal's name.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { isFinished, type JobEvent, type JobRecord, type StoredEvent } from '../../src/core/model/job';
+import type { Authenticator, JobEventFeed, JobQueue, JobStore, Ldap, SubmitOutcome } from '../../src/core/ports';
+import type { UserEntry } from '../../src/core/model/user';
+
+/** The shipped example config, with secrets, as the API would load it. */
+export function exampleConfig(): Config {
+  const raw = parseConfig(readFileSync(join(__dirname, '../../etc/ceod.example.ini'), 'utf8'));
+  const secrets = { ldapBindPassword: 'x', mailmanPassword: 'x', secretsKey: randomBytes(32) };
+  return Object.defineProperty({ ...raw }, 'secrets', { value: secrets, enumerable: false }) as Config;
+}
+
+export class MemoryJobStore implements JobStore {
+  readonly records = new Map<string, JobRecord>();
+  readonly locks = new Map<string, string>();
+  readonly idem = new Map<string, string>();
+  readonly streams = new Map<string, StoredEvent[]>();
+  private seq = 0;
+
+  async submit(record: JobRecord, key?: string): Promise<SubmitOutcome> {
+    const k = key && `${record.requester}:${key}`;
+    if (k && this.idem.has(k)) return { kind: 'idempotent', existingId: this.idem.get(k)! };
+    if (record.lockKey && this.locks.has(record.lockKey)) return { kind: 'conflict', existingId: this.locks.get(record.lockKey)! };
+    if (record.lockKey) this.locks.set(record.lockKey, record.id);
+    if (k) this.idem.set(k, record.id);
+    this.records.set(record.id, structuredClone(record));
+    this.append(record.id, [{ type: 'queued', data: {} }]);
+    return { kind: 'created' };
+  }
+  async abandon(record: JobRecord): Promise<void> {
+    this.records.delete(record.id);
+    if (record.lockKey && this.locks.get(record.lockKey) === record.id) this.locks.delete(record.lockKey);
+  }
+  async idempotent(requester: string, key: string) {
+    return this.idem.get(`${requester}:${key}`) ?? null;
+  }
+  async get(id: string) {
+    const r = this.records.get(id);
+    return r ? structuredClone(r) : null;
+  }
+  async save(record: JobRecord, events: JobEvent[] = []) {
+    const cur = this.records.get(record.id);
+    if (!cur || cur.version !== record.version) return false;
+    record.version += 1;
+    this.records.set(record.id, structuredClone(record));
+    this.append(record.id, events);
+    if (isFinished(record) && record.lockKey) this.locks.delete(record.lockKey);
+    return true;
+  }
+  private append(id: string, events: JobEvent[]) {
+    const s = this.streams.get(id) ?? [];
+    for (const e of events) s.push({ ...e, id: `${Date.now()}-${this.seq++}` });
+    this.streams.set(id, s);
+  }
+  async events(id: string, afterId = '0') {
+    const s = this.streams.get(id) ?? [];
+    const i = afterId === '0' ? 0 : s.findIndex((e) => e.id === afterId) + 1;
+    return s.slice(i);
+  }
+  async saveSecret() {}
+  async secrets() {
+    return {};
+  }
+  async idleActive() {
+    return [];
+  }
+  async ping() {}
+}
+
+export class RecordingQueue implements JobQueue {
+  readonly dispatched: JobRecord[] = [];
+  fail = false;
+  async dispatch(record: JobRecord) {
+    if (this.fail) throw new Error('queue down');
+    this.dispatched.push(structuredClone(record));
+  }
+  async close() {}
+}
+
+export const noEvents: JobEventFeed = {
+  waiter: () => ({ promise: Promise.resolve(), cancel: () => undefined }),
+  watching: 0,
+};
+
+/** A People entry with defaults. */
+export const person = (uid: string, extra: Partial<UserEntry> = {}): UserEntry => ({
+  dn: `uid=${uid},ou=People`,
+  uid,
+  cn: `Person ${uid}`,
+  uidNumber: 20001,
+  gidNumber: 20001,
+  homeDirectory: `/users/${uid}`,
+  loginShell: '/bin/bash',
+  terms: ['f2026'],
+  nonMemberTerms: [],
+  positions: [],
+  mailLocalAddresses: [],
+  objectClasses: ['member'],
+  ...extra,
+});
+
+/** A directory of users (uid → entry) and group memberships (uid → groups); what the API reads of LDAP. */
+export function fakeLdap(users: UserEntry[], groups: Record<string, string[]>): Ldap {
+  const byUid = new Map(users.map((u) => [u.uid, u]));
+  const impl: Partial<Ldap> = {
+    getUser: async (uid) => byUid.get(uid) ?? null,
+    groupsOf: async (uid) => groups[uid] ?? [],
+    nameTaken: async (name) => byUid.has(name),
+    ping: async () => undefined,
+    close: async () => undefined,
+  };
+  return new Proxy(impl as Ldap, {
+    get: (target, prop) => (prop in target ? target[prop as keyof Ldap] : () => Promise.reject(new Error(`fake Ldap: ${String(prop)} not faked`))),
+  });
+}
+
+/** Takes the token as the principal's uid: `Negotiate alice1` is alice1. */
+export const tokenIsUid =
+  (realm: string): Authenticator =>
+  async (token) => ({ principal: `${Buffer.from(token, 'base64').toString('utf8')}@${realm}` });
+
+/** The Authorization header `tokenIsUid` accepts for `uid`. */
+export const negotiateAs = (uid: string) => `Negotiate ${Buffer.from(uid).toString('base64')}`;
