@@ -5,10 +5,11 @@
  * (`./runner.ts`) saves the record with its events (compare-and-set), runs
  * steps and dispatches. See docs/ARCHITECTURE.md#jobs-and-the-engine.
  *
- * Every function returns a new record; the one it was given is left as it was.
+ * Every function returns a new record; the one it was given is left as it was
+ * (a shallow copy: the arrays it changes and the step it changes are new).
  */
 import type { ErrorInfo } from '../core/errors';
-import type { JobEvent, JobRecord, JobState, StepErrorInfo, StepResult } from '../core/model/job';
+import type { JobEvent, JobRecord, JobState, StepErrorInfo, StepRecord, StepResult } from '../core/model/job';
 
 /** What the engine does after a transition. */
 export type Next =
@@ -38,13 +39,15 @@ export function isCurrent(record: JobRecord, pos: Position): boolean {
   return record.phase === pos.phase && record.cursor === pos.index;
 }
 
-const copy = (r: JobRecord): JobRecord => structuredClone(r);
+const copy = (r: JobRecord): JobRecord => ({ ...r, steps: [...r.steps], warnings: [...r.warnings], undone: [...r.undone], undoErrors: [...r.undoErrors] });
+/** The step at `i` of a copied record, itself copied so it may be changed. */
+const stepOf = (r: JobRecord, i: number): StepRecord => (r.steps[i] = { ...r.steps[i]! });
 const errorOf = (info: ErrorInfo): StepErrorInfo => ({ code: info.code, message: info.message });
 
 /** The step at the cursor starts (attempt + 1) on `host`. */
 export function stepStarted(record: JobRecord, at: { host: string; at: string }): Transition & { attempt: number } {
   const r = copy(record);
-  const sr = r.steps[r.cursor]!;
+  const sr = stepOf(r, r.cursor);
   sr.state = 'running';
   sr.attempts += 1;
   sr.host = at.host;
@@ -58,7 +61,7 @@ export function stepStarted(record: JobRecord, at: { host: string; at: string })
 /** The step at the cursor finished; moves past it. */
 export function stepSucceeded(record: JobRecord, outcome: { result?: StepResult; warning?: string } | void, at: string): Transition {
   const r = copy(record);
-  const sr = r.steps[r.cursor]!;
+  const sr = stepOf(r, r.cursor);
   sr.state = 'completed';
   sr.finishedAt = at;
   delete sr.error;
@@ -79,7 +82,7 @@ export function stepSucceeded(record: JobRecord, outcome: { result?: StepResult;
 export function stepErrored(record: JobRecord, e: { info: ErrorInfo; attempt: number; budgetLeft: boolean; at: string }): Transition {
   if (!e.info.permanent && e.budgetLeft) {
     const r = copy(record);
-    const sr = r.steps[r.cursor]!;
+    const sr = stepOf(r, r.cursor);
     sr.state = 'retrying';
     sr.error = errorOf(e.info);
     const data = { step: sr.name, index: r.cursor, role: sr.role, host: sr.host, attempt: e.attempt, at: e.at, error: sr.error };
@@ -96,7 +99,7 @@ export function stepErrored(record: JobRecord, e: { info: ErrorInfo; attempt: nu
 export function stepFailed(record: JobRecord, info: ErrorInfo, attempt: number, at: string): Transition {
   const r = copy(record);
   const index = r.cursor;
-  const sr = r.steps[index]!;
+  const sr = stepOf(r, index);
   sr.state = 'failed';
   sr.finishedAt = at;
   sr.error = errorOf(info);
@@ -123,7 +126,7 @@ function advance(r: JobRecord, events: JobEvent[], at: string): Transition {
     events.push({ type: 'completed', data: { at, warnings: r.warnings } });
     return { record: r, events, next: { kind: 'end', state: 'completed' } };
   }
-  r.steps[r.cursor]!.queuedAt = at;
+  stepOf(r, r.cursor).queuedAt = at;
   return { record: r, events, next: { kind: 'run', index: r.cursor } };
 }
 
@@ -143,14 +146,14 @@ function nextUndo(r: JobRecord, from: number, events: JobEvent[], at: string): T
     return { record: r, events, next: { kind: 'end', state } };
   }
   r.cursor = j;
-  r.steps[j]!.undo = { state: 'running' };
+  stepOf(r, j).undo = { state: 'running' };
   return { record: r, events, next: { kind: 'undo', index: j } };
 }
 
 /** The undo of the step at the cursor starts on `host`. */
 export function undoStarted(record: JobRecord, at: { host: string; at: string }): Transition {
   const r = copy(record);
-  const sr = r.steps[r.cursor]!;
+  const sr = stepOf(r, r.cursor);
   sr.state = 'undoing';
   sr.undo = { state: 'running', host: at.host, startedAt: sr.undo?.startedAt ?? at.at };
   return { record: r, events: [], next: { kind: 'save' } };
@@ -160,7 +163,7 @@ export function undoStarted(record: JobRecord, at: { host: string; at: string })
 export function undoSucceeded(record: JobRecord, at: string): Transition {
   const r = copy(record);
   const index = r.cursor;
-  const sr = r.steps[index]!;
+  const sr = stepOf(r, index);
   sr.state = 'undone';
   sr.undo = { ...sr.undo, state: 'undone', finishedAt: at };
   delete sr.undo.error;
@@ -173,7 +176,8 @@ export function undoSucceeded(record: JobRecord, at: string): Transition {
 export function undoErrored(record: JobRecord, e: { info: ErrorInfo; budgetLeft: boolean; at: string }): Transition {
   if (!e.info.permanent && e.budgetLeft) {
     const r = copy(record);
-    r.steps[r.cursor]!.undo!.error = errorOf(e.info);
+    const sr = stepOf(r, r.cursor);
+    sr.undo = { ...sr.undo!, error: errorOf(e.info) };
     return { record: r, events: [], next: { kind: 'save' } };
   }
   return undoFailed(record, errorOf(e.info), e.at);
@@ -183,7 +187,7 @@ export function undoErrored(record: JobRecord, e: { info: ErrorInfo; budgetLeft:
 export function undoFailed(record: JobRecord, error: StepErrorInfo, at: string): Transition {
   const r = copy(record);
   const index = r.cursor;
-  const sr = r.steps[index]!;
+  const sr = stepOf(r, index);
   sr.state = 'undo_failed';
   sr.undo = { ...sr.undo, state: 'failed', finishedAt: at, error };
   r.undoErrors.push({ ...error, step: sr.name });

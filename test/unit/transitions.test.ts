@@ -169,3 +169,28 @@ describe('a job that cannot run', () => {
     expect(tr.next).toEqual({ kind: 'end', state: 'failed' });
   });
 });
+
+describe('purity', () => {
+  const deepFreeze = <T>(o: T): T => {
+    if (o && typeof o === 'object') {
+      for (const v of Object.values(o)) deepFreeze(v);
+      Object.freeze(o);
+    }
+    return o;
+  };
+  it('never changes the record it is given (every input deep-frozen, so a write would throw)', () => {
+    let r = deepFreeze(fresh());
+    const step = <X extends { record: JobRecord }>(x: X) => ((r = deepFreeze(x.record)), x);
+    step(t.stepStarted(r, { host: 'h', at: AT }));
+    step(t.stepSucceeded(r, { result: { n: 1 }, warning: 'w' }, AT));
+    step(t.stepStarted(r, { host: 'h', at: AT }));
+    step(t.stepErrored(r, { info: transient, attempt: 1, budgetLeft: true, at: AT }));
+    step(t.stepStarted(r, { host: 'h', at: AT }));
+    step(t.stepErrored(r, { info: permanent, attempt: 2, budgetLeft: true, at: AT }));
+    step(t.undoStarted(r, { host: 'h', at: AT }));
+    step(t.undoErrored(r, { info: transient, budgetLeft: true, at: AT }));
+    const end = step(t.undoErrored(r, { info: permanent, budgetLeft: false, at: AT }));
+    expect(end.next).toEqual({ kind: 'end', state: 'failed' });
+    expect(r.steps.map((s) => s.state)).toEqual(['undo_failed', 'failed', 'pending', 'pending']);
+  });
+});
