@@ -92,14 +92,14 @@ const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail',
  * worker never opens an LDAP connection; an adapter used by a step of a role
  * this host does not own is a bug, reported as such.
  */
-export function buildAdapters(config: Config, roles: readonly Role[]): BuiltAdapters {
+export function buildAdapters(config: Config, roles: readonly Role[], log?: Logger): BuiltAdapters {
   const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer; readMailman?: Mailman } = {};
   const guard = (name: keyof typeof OWNER) => {
     // The API process (no roles) reads LDAP for authorization and reads.
     if (name === 'ldap' && roles.length === 0) return;
     if (!roles.includes(OWNER[name])) throw new Error(`adapter ${name} belongs to the ${OWNER[name]} role, which this host does not run`);
   };
-  const homeDirs = () => (made.homeDirs ??= createHomeDirs({ timeoutMs: config.ceod.home_timeout_ms }));
+  const homeDirs = () => (made.homeDirs ??= createHomeDirs({ timeoutMs: config.ceod.home_timeout_ms, log }));
   return {
     get ldap() {
       guard('ldap');
@@ -213,7 +213,7 @@ export interface Service {
 export async function composeApi(config: Config, log: Logger, opts: { waitMs: number; now?: () => Date }): Promise<Service & { app: FastifyInstance }> {
   const producer = redisConnection(config, 'producer');
   const subscriber = redisConnection(config, 'subscriber');
-  const adapters = buildAdapters(config, []);
+  const adapters = buildAdapters(config, [], log);
   const ldap = adapters.ldap;
   await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
   await subscriber.connect();
@@ -250,7 +250,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
 /** A worker process: the engine over the queues of the host's roles. */
 export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner }> {
   const connection = redisConnection(config, 'worker');
-  const adapters = buildAdapters(config, config.ceod.roles);
+  const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
   const { store, queue, coordination } = redisServices(config, connection, log);
   const runner = new Runner({ config, store, queue, coordination, connection, adapters, log });

@@ -16,7 +16,8 @@ import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PermanentError, TransientError, withTimeout } from '../core/errors';
-import { NAME_RE } from '../core/model/names';
+import type { Logger } from '../core/log';
+import { isForwardLine } from '../core/model/addresses';
 import type { HomeDirs } from '../core/ports';
 import { checkOwner, classifyFsError, homePath } from './paths';
 import { chownTree, copyContents, copyEntry, removeTree } from './tree';
@@ -26,10 +27,10 @@ export interface HomeDirsOptions {
   timeoutMs?: number;
   /** coreutils `rm`, used for recursive removal. Default `/bin/rm`. */
   rmPath?: string;
+  /** Where warnings go (a `.forward` that is refused, say). */
+  log?: Pick<Logger, 'warn'>;
 }
 
-/** A `.forward` line: a plain address, or `\uid` (keep a local copy). Never a `|command` or a `/file`. */
-const FORWARD_ADDRESS = new RegExp(`^(?:[A-Za-z0-9.!#$&'*+=?^_~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\\\${NAME_RE.source.slice(1, -1)})$`);
 const MAX_FORWARD_BYTES = 64 * 1024;
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY, O_RDONLY, O_DIRECTORY, O_NONBLOCK } = constants;
@@ -46,7 +47,8 @@ async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
 function checkAddresses(addresses: string[]): void {
   if (!Array.isArray(addresses)) throw new PermanentError('INVALID_PAYLOAD', 'forwarding addresses must be a list');
   for (const a of addresses) {
-    if (typeof a !== 'string' || a.length > 254 || !FORWARD_ADDRESS.test(a)) {
+    // The one address rule the API applies too (core/model/addresses.ts), plus `\uid` lines.
+    if (!isForwardLine(a)) {
       throw new PermanentError('INVALID_PAYLOAD', `invalid forwarding address ${JSON.stringify(String(a)).slice(0, 80)}`);
     }
   }
@@ -253,6 +255,12 @@ export function createHomeDirs(opts: HomeDirsOptions = {}): HomeDirs {
           const fst = await fh.stat();
           if (!fst.isFile()) throw new PermanentError('HOME_UNSAFE_PATH', `${home}/.forward is not a regular file`);
           if (fst.size > MAX_FORWARD_BYTES) throw new PermanentError('HOME_UNSAFE_PATH', `${home}/.forward is too large`);
+          // A hard link to someone else's file (or a file the user does not own) is not the
+          // user's forwarding: reading it would show another file's contents. Report it as absent.
+          if (fst.uid !== st.uid || fst.nlink > 1) {
+            opts.log?.warn({ home, owner: st.uid, fileOwner: fst.uid, links: fst.nlink }, '.forward is not the user\'s own file (another owner or a hard link): treated as absent');
+            return null;
+          }
           const text = await fh.readFile('utf8');
           return text
             .split(/[\n,]/)

@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
-import { forwardingSchema, uidSchema } from '../core/model/fields';
+import { absolutePathSchema, forwardingSchema, uidSchema } from '../core/model/fields';
 import { assertShellAllowed } from '../core/rules/shells';
 import { type JobType, type StepContext, step } from './step';
 
 export const modifyMemberPayload = z
   .object({
     uid: uidSchema,
-    login_shell: z.string({ error: 'must be a string' }).startsWith('/', 'must be an absolute path').max(256).optional(),
+    login_shell: absolutePathSchema.optional(),
     forwarding_addresses: forwardingSchema.optional(),
   })
   .strict()

@@ -236,7 +236,32 @@ describe('HomeDirs .forward', () => {
     fs.rmSync(forward());
   });
 
-  it.each([['|/bin/sh -c evil'], ['/etc/passwd'], ['a@b.org\n|cmd'], [':include:/etc/x'], ['"quoted"@x.org']])(
+  it('reads a .forward hard-linked to another file, or owned by someone else, as absent (and warns)', async () => {
+    const warnings: unknown[] = [];
+    const logged = createHomeDirs({ timeoutMs: 10000, log: { warn: (o: unknown) => void warnings.push(o) } as never });
+    // A hard link to a file only root may read: reading it must not show its contents.
+    const secret = join(root, 'secret-of-root');
+    fs.writeFileSync(secret, 'root-only@example.org\n', { mode: 0o600 });
+    fs.rmSync(forward(), { force: true });
+    fs.linkSync(secret, forward());
+    expect(await logged.readForward(root, 'fwd')).toBeNull();
+    fs.rmSync(forward());
+    fs.rmSync(secret);
+    // The user's own file, linked twice (both links theirs): still a hard link, still refused.
+    fs.writeFileSync(forward(), 'mine@example.org\n');
+    fs.chownSync(forward(), UID, GID);
+    fs.linkSync(forward(), join(home(), 'second-link'));
+    expect(await logged.readForward(root, 'fwd')).toBeNull();
+    fs.rmSync(join(home(), 'second-link'));
+    expect(await logged.readForward(root, 'fwd')).toEqual(['mine@example.org']);
+    // A file the user does not own.
+    fs.chownSync(forward(), OTHER, GID);
+    expect(await logged.readForward(root, 'fwd')).toBeNull();
+    fs.rmSync(forward());
+    expect(warnings).toHaveLength(3);
+  });
+
+  it.each([['|/bin/sh -c evil'], ['/etc/passwd'], ['a@b.org\n|cmd'], [':include:/etc/x'], ['"quoted"@x.org'], ['#comment@x.org'], ['a|b@x.org'], ['a/b@x.org'], ['a`b@x.org'], ['a{b}@x.org'], ['a%b@x.org'], ['a!b@x.org'], ['a\\b@x.org']])(
     'refuses the address %j',
     async (bad) => {
       expect(await codeOf(homes.writeForward(root, 'fwd', UID, GID, ['ok@example.org', bad]))).toMatchObject({ code: 'INVALID_PAYLOAD', permanent: true });

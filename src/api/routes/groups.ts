@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
-import { groupNameSchema, uidSchema } from '../../core/model/fields';
+import { groupNameSchema, safeText, uidSchema } from '../../core/model/fields';
 import { RESERVED_NAMES } from '../../core/model/names';
 import { isClubAccount } from '../../core/model/user';
 import { isPersonalGroup, rankGroups } from '../../core/rules/groups';
@@ -20,12 +20,7 @@ const cnParams = z.object({ cn: groupNameSchema }).strict();
 const memberParams = z.object({ cn: groupNameSchema, uid: uidSchema }).strict();
 const searchQuery = z
   .object({
-    search: z
-      .string({ error: 'is required' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(64, 'must be at most 64 characters')
-      .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters'),
+    search: safeText(64),
     limit: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(10),
   })
   .strict();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { TERM_RE } from '../rules/terms';
+import { FORWARD_ADDRESS_RE, MAX_ADDRESS_LENGTH } from './addresses';
 import { NAME_RE, RESERVED_NAMES } from './names';
 
 /**
@@ -20,14 +21,25 @@ export const nameSchema = z
 /** A name for a new account or group: the name rule, and not a reserved name. */
 export const uidSchema = nameSchema.refine((u) => !RESERVED_NAMES.has(u), 'is a reserved name');
 
-// Printable text without control characters; NUL and newlines have no place in a name.
-const text = (max: number) =>
-  z
-    .string({ error: 'must be a string' })
-    .trim()
+/**
+ * Control characters, invisible formatting, line and paragraph separators and
+ * unpaired UTF-16 surrogates: none belongs in a name, a description or a path.
+ * (A lone surrogate survives JSON.stringify as `\ud800`, which Redis's Lua
+ * cjson cannot decode: a record holding one could never be updated again.)
+ */
+const UNSAFE_CHARACTER = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/**
+ * The one schema helper for free text from a request: a string of 1–`max`
+ * characters, trimmed, without unsafe characters (`UNSAFE_CHARACTER`).
+ */
+export const safeText = (max: number, opts: { trim?: boolean } = {}) =>
+  (opts.trim === false ? z.string({ error: 'must be a string' }) : z.string({ error: 'must be a string' }).trim())
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control or invisible formatting characters');
+    .refine((s) => !UNSAFE_CHARACTER.test(s), 'must not contain control characters, invisible formatting or unpaired surrogates');
+
+const text = (max: number) => safeText(max);
 
 export const personNameSchema = text(128);
 /** A club's full name, e.g. "Women in Computer Science". */
@@ -44,10 +56,14 @@ export const termsSchema = z
   .min(1, 'must hold at least one term')
   .max(12, 'must hold at most 12 terms');
 
+/** A forwarding address, by the one rule the file server also applies (core/model/addresses.ts). */
 export const emailSchema = z
   .string({ error: 'must be a string' })
-  .max(254, 'must be at most 254 characters')
-  .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be an email address');
+  .max(MAX_ADDRESS_LENGTH, `must be at most ${MAX_ADDRESS_LENGTH} characters`)
+  .regex(FORWARD_ADDRESS_RE, 'must be a plain email address (local@domain, without | / \\ # ` { } % ! or quotes)');
+
+/** An absolute path, e.g. a login shell: safe text that starts with `/`. */
+export const absolutePathSchema = safeText(256, { trim: false }).refine((s) => s.startsWith('/'), 'must be an absolute path');
 
 export const forwardingSchema = z.array(emailSchema, { error: 'must be a list of email addresses' }).max(16, 'must hold at most 16 addresses');
 
