@@ -4,10 +4,12 @@
  * resource (`./routes/*`), the services shared with `decorate`, every `/api`
  * route behind the auth hook and the access preHandler (`./http/auth.ts`).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifySse from '@fastify/sse';
 import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
-import { registerErrorHandlers } from './http/errors';
+import { registerBodyParsers } from './http/body';
+import { makeCrossSiteHook } from './http/cross-site';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
 import { deriveSessionKey } from './http/session';
 import { groupRoutes } from './routes/groups';
 import { healthRoutes } from './routes/health';
@@ -21,12 +23,26 @@ export type { ApiDeps } from './services';
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const c = deps.config.ceod;
+  const checkEvery = Math.max(250, Math.min(5000, Math.floor(Math.min(c.request_timeout_ms, c.headers_timeout_ms) / 4)));
+  const nodeTimeouts = { requestTimeout: c.request_timeout_ms, headersTimeout: Math.min(c.headers_timeout_ms, c.request_timeout_ms), connectionsCheckingInterval: checkEvery };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: c.body_limit_bytes,
     return503OnClosing: true,
     requestIdHeader: false,
-  });
+    // A slow or stalled client must not hold a connection (docs/config.md#ceod).
+    requestTimeout: c.request_timeout_ms,
+    connectionTimeout: c.connection_timeout_ms,
+    keepAliveTimeout: c.keep_alive_timeout_ms,
+    maxRequestsPerSocket: c.max_requests_per_socket,
+    // Given to Node's server at creation: set afterwards (as Fastify sets requestTimeout)
+    // they do not take effect. Node checks them every `checkEvery` ms (its default, 30 s,
+    // would let a stalled body sit that long).
+    ...(deps.https ? { https: { ...deps.https, ...nodeTimeouts } } : { http: nodeTimeouts }),
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+  } as FastifyServerOptions);
+  app.server.maxConnections = c.max_connections;
   const services: ApiServices = { ...deps, now: deps.now ?? (() => new Date()) };
   app.decorate('ceod', services);
   app.decorateRequest('caller', null as never);
@@ -37,8 +53,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
-  // JSON only: anything else is a 415, not a string for the schema to puzzle over.
-  app.removeContentTypeParser('text/plain');
+  registerBodyParsers(app);
   registerErrorHandlers(app);
   await healthRoutes(app);
 
@@ -47,6 +62,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions });
   await app.register(
     async (api) => {
+      api.addHook('onRequest', makeCrossSiteHook({ allowedOrigins: c.allowed_origins, log: deps.log }));
       api.addHook('onRequest', auth);
       api.addHook('preHandler', enforceAccess);
       for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, jobRoutes]) await api.register(plugin);

@@ -26,6 +26,8 @@ export interface ApiDeps {
   clock?: () => number;
   /** Extra readiness checks for /health, by name. */
   checks?: Record<string, () => Promise<void>>;
+  /** The certificate and key to serve HTTPS with (PEM); absent: plain HTTP (`[ceod] tls = off`). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** The services every route plugin reads from `app.ceod`. */

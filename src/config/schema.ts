@@ -78,6 +78,20 @@ export const configSchema = z
         sse_poll_ms: int.positive().default(2000),
         /** An idle event stream sends a comment this often, so proxies keep it open. */
         sse_heartbeat_ms: int.positive().default(15_000),
+        /** Origins (`https://host[:port]`) whose pages may call the API from a browser, besides the API's own; any other `Origin` is refused (403). */
+        allowed_origins: csv.pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an origin like https://ceo.example.org'))).default([]),
+        /** The whole request (headers and body) must arrive within this; else the connection is closed (408). */
+        request_timeout_ms: int.positive().default(30_000),
+        /** The request headers must arrive within this. */
+        headers_timeout_ms: int.positive().default(10_000),
+        /** An idle keep-alive connection is closed after this. */
+        keep_alive_timeout_ms: int.positive().default(5000),
+        /** A connection with no traffic at all for this long is closed (event streams send a heartbeat well within it). */
+        connection_timeout_ms: int.positive().default(60_000),
+        /** Requests one keep-alive connection may carry before it is closed. */
+        max_requests_per_socket: int.positive().default(1000),
+        /** Open connections the API accepts at once; more are refused. */
+        max_connections: int.positive().default(2000),
         /** Deadline of one home-directory operation (a skel copy or a removal may take a while on NFS). */
         home_timeout_ms: int.positive().default(60_000),
         /** Deadline of the API's own Mailman reads (does a list exist?); an unreachable Mailman must not hold a request. */

@@ -17,8 +17,14 @@ export const ERROR_CODES = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** An Idempotency-Key reused for a different request. */
+  IDEMPOTENCY_KEY_REUSED: 422,
+  HEADERS_TOO_LARGE: 431,
+  TOO_MANY_STREAMS: 429,
   // adapter outcomes (permanent)
   INVALID_PAYLOAD: 400,
   LDAP_ALREADY_EXISTS: 409,

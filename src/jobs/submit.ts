@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { TransientError } from '../core/errors';
 import type { JobRecord } from '../core/model/job';
-import type { JobQueue, JobStore } from '../core/ports';
+import type { IdempotencyKey, JobQueue, JobStore } from '../core/ports';
 import type { JobType } from './step';
 
-export type SubmitResult = { kind: 'created' | 'idempotent' | 'conflict'; id: string };
+export type SubmitResult = { kind: 'created' | 'conflict'; id: string } | { kind: 'idempotent'; id: string; fingerprint: string };
 
 export function newRecord<P>(type: JobType<P>, payload: P, requester: string, id = randomUUID()): JobRecord {
   return {
@@ -39,17 +39,18 @@ export async function submitJob<P>(
   type: JobType<P>,
   payload: P,
   requester: string,
-  idempotencyKey?: string,
+  idempotency?: IdempotencyKey,
 ): Promise<SubmitResult> {
   const record = newRecord(type, payload, requester);
   record.steps[0]!.queuedAt = record.createdAt;
-  const outcome = await deps.store.submit(record, idempotencyKey);
-  if (outcome.kind !== 'created') return { kind: outcome.kind, id: outcome.existingId };
+  const outcome = await deps.store.submit(record, idempotency);
+  if (outcome.kind === 'conflict') return { kind: 'conflict', id: outcome.existingId };
+  if (outcome.kind === 'idempotent') return { kind: 'idempotent', id: outcome.existingId, fingerprint: outcome.fingerprint };
   try {
     await deps.queue.dispatch(record);
   } catch (err) {
     // Nothing may be left half-submitted: the caller answers 503 and may retry.
-    await deps.store.abandon(record, idempotencyKey).catch(() => undefined);
+    await deps.store.abandon(record, idempotency).catch(() => undefined);
     throw new TransientError('REDIS_UNAVAILABLE', 'could not enqueue the job; try again', undefined, { cause: err });
   }
   return { kind: 'created', id: record.id };

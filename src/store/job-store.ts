@@ -16,7 +16,7 @@
  */
 import type { Redis } from 'ioredis';
 import { isFinished, type JobEvent, type JobEventType, type JobRecord, type StoredEvent } from '../core/model/job';
-import type { JobStore, SubmitOutcome } from '../core/ports';
+import type { IdempotencyKey, JobStore, SubmitOutcome } from '../core/ports';
 import { keys, type Keys } from './keys';
 import { type ScriptedRedis, withScripts } from './scripts';
 
@@ -28,6 +28,12 @@ export interface JobStoreOptions {
   lockTtlMs: number;
   /** How long an Idempotency-Key maps to its job. */
   idempotencyTtlMs: number;
+}
+
+/** `<fingerprint> <job id>`, as the submit script stores an Idempotency-Key (a bare id: a key stored before fingerprints). */
+function parseIdem(v: string): { jobId: string; fingerprint: string } {
+  const sp = v.indexOf(' ');
+  return sp < 0 ? { jobId: v, fingerprint: '' } : { jobId: v.slice(sp + 1), fingerprint: v.slice(0, sp) };
 }
 
 export class RedisJobStore implements JobStore {
@@ -42,13 +48,13 @@ export class RedisJobStore implements JobStore {
     this.key = keys(opts.prefix);
   }
 
-  async submit(record: JobRecord, idempotencyKey?: string): Promise<SubmitOutcome> {
+  async submit(record: JobRecord, idem?: IdempotencyKey): Promise<SubmitOutcome> {
     const eventData = JSON.stringify({ at: record.createdAt, type: record.type, requester: record.requester });
-    const [kind, id] = (await this.redis.ceodSubmit(
+    const [kind, value] = (await this.redis.ceodSubmit(
       this.key.job(record.id),
       this.key.events(record.id),
       record.lockKey ? this.key.lock(record.lockKey) : '',
-      idempotencyKey ? this.key.idem(record.requester, idempotencyKey) : '',
+      idem ? this.key.idem(record.requester, idem.key) : '',
       this.key.active(),
       record.id,
       JSON.stringify(record),
@@ -56,24 +62,28 @@ export class RedisJobStore implements JobStore {
       this.opts.idempotencyTtlMs,
       Date.now(),
       eventData,
+      idem ? `${idem.fingerprint} ${record.id}` : '',
     )) as [string, string];
     if (kind === 'created') {
       await this.redis.publish(this.key.channel(), record.id);
       return { kind };
     }
-    return { kind: kind as 'conflict' | 'idempotent', existingId: id };
+    if (kind === 'conflict') return { kind, existingId: value };
+    const prior = parseIdem(value);
+    return { kind: 'idempotent', existingId: prior.jobId, fingerprint: prior.fingerprint };
   }
 
-  async abandon(record: JobRecord, idempotencyKey?: string): Promise<void> {
+  async abandon(record: JobRecord, idem?: IdempotencyKey): Promise<void> {
     const m = this.redis.multi().del(this.key.job(record.id), this.key.events(record.id), this.key.secrets(record.id));
     m.zrem(this.key.active(), record.id);
-    if (idempotencyKey) m.del(this.key.idem(record.requester, idempotencyKey));
+    if (idem) m.del(this.key.idem(record.requester, idem.key));
     if (record.lockKey) (m as unknown as ScriptedRedis).ceodRelease(this.key.lock(record.lockKey), record.id);
     await m.exec();
   }
 
-  async idempotent(requester: string, key: string): Promise<string | null> {
-    return this.redis.get(this.key.idem(requester, key));
+  async idempotent(requester: string, key: string): Promise<{ jobId: string; fingerprint: string } | null> {
+    const v = await this.redis.get(this.key.idem(requester, key));
+    return v === null ? null : parseIdem(v);
   }
 
   async get(id: string): Promise<JobRecord | null> {

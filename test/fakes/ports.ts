@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { isFinished, type JobEvent, type JobRecord, type StoredEvent } from '../../src/core/model/job';
-import type { Authenticator, JobEventFeed, JobQueue, JobStore, Ldap, SubmitOutcome } from '../../src/core/ports';
+import type { Authenticator, IdempotencyKey, JobEventFeed, JobQueue, JobStore, Ldap, SubmitOutcome } from '../../src/core/ports';
 import type { UserEntry } from '../../src/core/model/user';
 
 /** The shipped example config, with secrets, as the API would load it. */
@@ -27,12 +27,17 @@ export class MemoryJobStore implements JobStore {
   readonly streams = new Map<string, StoredEvent[]>();
   private seq = 0;
 
-  async submit(record: JobRecord, key?: string): Promise<SubmitOutcome> {
-    const k = key && `${record.requester}:${key}`;
-    if (k && this.idem.has(k)) return { kind: 'idempotent', existingId: this.idem.get(k)! };
+  readonly fingerprints = new Map<string, string>();
+
+  async submit(record: JobRecord, idem?: IdempotencyKey): Promise<SubmitOutcome> {
+    const k = idem && `${record.requester}:${idem.key}`;
+    if (k && this.idem.has(k)) return { kind: 'idempotent', existingId: this.idem.get(k)!, fingerprint: this.fingerprints.get(k)! };
     if (record.lockKey && this.locks.has(record.lockKey)) return { kind: 'conflict', existingId: this.locks.get(record.lockKey)! };
     if (record.lockKey) this.locks.set(record.lockKey, record.id);
-    if (k) this.idem.set(k, record.id);
+    if (k) {
+      this.idem.set(k, record.id);
+      this.fingerprints.set(k, idem!.fingerprint);
+    }
     this.records.set(record.id, structuredClone(record));
     this.append(record.id, [{ type: 'queued', data: {} }]);
     return { kind: 'created' };
@@ -42,7 +47,8 @@ export class MemoryJobStore implements JobStore {
     if (record.lockKey && this.locks.get(record.lockKey) === record.id) this.locks.delete(record.lockKey);
   }
   async idempotent(requester: string, key: string) {
-    return this.idem.get(`${requester}:${key}`) ?? null;
+    const k = `${requester}:${key}`;
+    return this.idem.has(k) ? { jobId: this.idem.get(k)!, fingerprint: this.fingerprints.get(k)! } : null;
   }
   async get(id: string) {
     const r = this.records.get(id);

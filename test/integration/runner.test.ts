@@ -177,9 +177,9 @@ test('one job per resource: a second submit with the same lock key is a conflict
   const second = await submitJob({ store, queue: dispatcher }, lockType, { name: 'dup' }, 'tester');
   expect(first.kind).toBe('created');
   expect(second).toEqual({ kind: 'conflict', id: first.id });
-  const idem1 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
-  const idem2 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', 'key-1');
-  expect(idem2).toEqual({ kind: 'idempotent', id: idem1.id });
+  const idem1 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', { key: 'key-1', fingerprint: 'f1' });
+  const idem2 = await submitJob({ store, queue: dispatcher }, lockType, { name: 'idem' }, 'tester', { key: 'key-1', fingerprint: 'f1' });
+  expect(idem2).toEqual({ kind: 'idempotent', id: idem1.id, fingerprint: 'f1' });
 });
 
 describe('steps of a role the worker owns run in the queue job of the step before them', () => {

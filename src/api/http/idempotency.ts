@@ -1,4 +1,11 @@
-/** The `Idempotency-Key` header (docs/api.md#idempotency-key): a retried POST returns the original job. */
+/**
+ * The `Idempotency-Key` header (docs/api.md#idempotency-key): a retried POST
+ * returns the original job. A key is bound to what it was first used for —
+ * the caller (keys are kept per principal), the method, the path and a hash
+ * of the body — so reusing it for a different request is refused (422), never
+ * silently answered with an unrelated job.
+ */
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { PermanentError } from '../../core/errors';
 
@@ -10,4 +17,30 @@ export function idempotencyKey(req: FastifyRequest): string | undefined {
     throw new PermanentError('BAD_REQUEST', 'Idempotency-Key: 1-128 characters of A-Z a-z 0-9 _ . : -', 'Idempotency-Key');
   }
   return v;
+}
+
+/** JSON with object keys sorted, so two bodies that mean the same hash the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** What a key is bound to: method, path (query included) and body, hashed. */
+export function requestFingerprint(req: FastifyRequest): string {
+  return createHash('sha256').update(`${req.method} ${req.url}\n${canonical(req.body)}`).digest('base64url').slice(0, 32);
+}
+
+/** A key's first use: refuses a reuse for another request (422). */
+export function assertSameRequest(prior: { fingerprint: string }, fingerprint: string, key: string): void {
+  if (prior.fingerprint !== fingerprint) {
+    throw new PermanentError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was used for a different request; use a new key for a new request`, 'Idempotency-Key');
+  }
 }

@@ -12,7 +12,7 @@ import { submitJob } from '../../jobs/submit';
 import type { JobType } from '../../jobs/step';
 import type { ApiServices } from '../services';
 import type { Access, Caller } from './auth';
-import { idempotencyKey } from './idempotency';
+import { assertSameRequest, idempotencyKey, requestFingerprint } from './idempotency';
 import { emptyBody, parseOr400 } from './validation';
 
 type Params = Record<string, string>;
@@ -100,15 +100,20 @@ export interface EnqueueOptions<P> {
 export async function enqueue<P>(c: { req: FastifyRequest; reply: FastifyReply; caller: Caller; services: ApiServices }, job: JobType<P>, payload: P, opts: EnqueueOptions<P>) {
   const { store, queue } = c.services;
   const key = idempotencyKey(c.req);
-  if (key) {
-    const prior = await store.idempotent(c.caller.uid, key);
-    if (prior) return accepted(c.reply, prior, true);
+  const idem = key ? { key, fingerprint: requestFingerprint(c.req) } : undefined;
+  if (idem) {
+    const prior = await store.idempotent(c.caller.uid, idem.key);
+    if (prior) {
+      assertSameRequest(prior, idem.fingerprint, idem.key);
+      return accepted(c.reply, prior.jobId, true);
+    }
   }
   await opts.precheck?.();
-  const result = await submitJob({ store, queue }, job, payload, c.caller.uid, key);
+  const result = await submitJob({ store, queue }, job, payload, c.caller.uid, idem);
   if (result.kind === 'conflict') {
     throw new PermanentError('CONFLICT', `a job for ${opts.subject(payload)} is already queued or running: ${result.id}`, opts.field, { jobId: result.id });
   }
+  if (result.kind === 'idempotent') assertSameRequest(result, idem!.fingerprint, idem!.key);
   return accepted(c.reply, result.id, result.kind === 'idempotent');
 }
 

@@ -1,5 +1,11 @@
-/** `GET /health` (docs/api.md#health-check): unauthenticated readiness, 200 or 503 naming what does not answer. */
+/**
+ * `GET /health` (docs/api.md#health-check): unauthenticated readiness, 200 or
+ * 503 naming what does not answer, and nothing more: why it does not answer
+ * (an adapter's error text, which may name hosts, users or paths) goes to the
+ * log only.
+ */
 import type { FastifyInstance } from 'fastify';
+import { classify } from '../../core/errors';
 
 export async function healthRoutes(api: FastifyInstance): Promise<void> {
   api.get('/health', async (_req, reply) => {
@@ -16,7 +22,8 @@ export async function healthRoutes(api: FastifyInstance): Promise<void> {
           await check();
           checks[name] = 'ok';
         } catch (e) {
-          checks[name] = `unreachable: ${(e as Error).message}`;
+          checks[name] = 'unreachable';
+          api.log.warn({ check: name, error: classify(e) }, 'health check failed');
         }
       }),
     );

@@ -8,15 +8,21 @@ import type { JobEvent, JobRecord, StoredEvent } from '../model/job';
 export type SubmitOutcome =
   | { kind: 'created' }
   | { kind: 'conflict'; existingId: string }
-  | { kind: 'idempotent'; existingId: string };
+  | { kind: 'idempotent'; existingId: string; fingerprint: string };
+
+/** An `Idempotency-Key` and the fingerprint of the request it was first used for. */
+export interface IdempotencyKey {
+  key: string;
+  fingerprint: string;
+}
 
 export interface JobStore {
   /** Creates the record atomically with its lock and idempotency key, or says who was first. */
-  submit(record: JobRecord, idempotencyKey?: string): Promise<SubmitOutcome>;
+  submit(record: JobRecord, idempotency?: IdempotencyKey): Promise<SubmitOutcome>;
   /** Undoes a submit whose dispatch failed: nothing is left behind. */
-  abandon(record: JobRecord, idempotencyKey?: string): Promise<void>;
-  /** The job an Idempotency-Key already maps to, if any. */
-  idempotent(requester: string, key: string): Promise<string | null>;
+  abandon(record: JobRecord, idempotency?: IdempotencyKey): Promise<void>;
+  /** The job an Idempotency-Key already maps to (and the request it was used for), if any. */
+  idempotent(requester: string, key: string): Promise<{ jobId: string; fingerprint: string } | null>;
   get(id: string): Promise<JobRecord | null>;
   /**
    * Writes the record if nobody else wrote it since it was read (compare-and-set

@@ -1,7 +1,7 @@
 -- Creates a job record with its lock and idempotency key, atomically.
 -- KEYS: job, events, lock (or ""), idem (or ""), active
--- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData
--- Returns {kind, id}: {'created', id}, {'conflict', holder} or {'idempotent', prior}.
+-- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData, idemValue ('<fingerprint> <id>')
+-- Returns {kind, value}: {'created', id}, {'conflict', holder} or {'idempotent', '<fingerprint> <prior id>'}.
 if KEYS[4] ~= '' then
   local prior = redis.call('GET', KEYS[4])
   if prior then return {'idempotent', prior} end
@@ -11,7 +11,7 @@ if KEYS[3] ~= '' then
   if holder then return {'conflict', holder} end
   redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
 end
-if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4]) end
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[4]) end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
