@@ -14,6 +14,19 @@ const EVENT_ID = /^\d{1,15}-\d{1,10}$/;
 
 const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : undefined);
 
+/**
+ * A job's payload as `caller` may see it: by the member read's rules
+ * (docs/authorization.md#what-callers-see), forwarding addresses only to the
+ * member they belong to and to syscom, whoever asked for the job.
+ */
+export function visiblePayload(payload: unknown, caller: Caller): unknown {
+  if (!payload || typeof payload !== 'object' || !('forwarding_addresses' in payload)) return payload;
+  const p = payload as { uid?: unknown; forwarding_addresses?: unknown };
+  if (caller.isSyscom || p.uid === caller.uid) return payload;
+  const { forwarding_addresses: _hidden, ...rest } = p;
+  return { ...rest, forwarding_addresses: '(hidden: shown to the member and syscom only)' };
+}
+
 /** The record as clients see it: no internals, secrets only for the requester of a completed job. */
 export function jobView(record: JobRecord, caller: Caller, secrets: Record<string, string>, key: Buffer) {
   const result: Record<string, unknown> = {};
@@ -32,7 +45,7 @@ export function jobView(record: JobRecord, caller: Caller, secrets: Record<strin
     created_at: record.createdAt,
     started_at: record.startedAt,
     finished_at: record.finishedAt,
-    payload: record.payload,
+    payload: visiblePayload(record.payload, caller),
     steps: record.steps.map((s) => ({
       name: s.name,
       title: s.title,
