@@ -1,9 +1,9 @@
 /**
  * The dev stack from the command line:
  *
- *   node dist/devstack/cli.js up     --dir D --base-port N [--with-ceod] [--detach]
- *   node dist/devstack/cli.js down   --dir D
- *   node dist/devstack/cli.js status --dir D [--json]
+ *   node dist-tools/devstack/cli.js up     --dir D --base-port N [--with-ceod] [--detach]
+ *   node dist-tools/devstack/cli.js down   --dir D
+ *   node dist-tools/devstack/cli.js status --dir D [--json]
  *
  * `up` in the foreground prints where everything is and stays until Ctrl-C or
  * SIGTERM, then stops what it started (ceod processes first, then servers).
@@ -98,7 +98,7 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const result = await upStack({ dir, basePort, withCeod, log: (l) => say(`  ${l}`) });
   say(summary(result.info, withCeod, Date.now() - t0));
   if (values.detach) {
-    say(`\nDetached. Stop with: node dist/devstack/cli.js down --dir ${result.info.dir}`);
+    say(`\nDetached. Stop with: node dist-tools/devstack/cli.js down --dir ${result.info.dir}`);
     return 0;
   }
   say('\nRunning in the foreground: Ctrl-C stops what this command started.');

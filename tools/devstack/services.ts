@@ -50,14 +50,14 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /**
  * The catcher script to run with node: the compiled one next to this module
- * (running from dist) or in dist/ if it is current; from ts-jest with no
- * build, the TypeScript source transpiled into the stack dir.
+ * (running from dist-tools) or in dist-tools/ if it is current; from ts-jest
+ * with no build, the TypeScript source transpiled into the stack dir.
  */
 function catcherScript(info: StackInfo): { script: string; nodePath?: string } {
   const here = join(__dirname, 'smtp-catcher.js');
   if (__filename.endsWith('.js') && existsSync(here)) return { script: here };
-  const dist = join(REPO_ROOT, 'dist', 'devstack', 'smtp-catcher.js');
-  const src = join(REPO_ROOT, 'src', 'devstack', 'smtp-catcher.ts');
+  const dist = join(REPO_ROOT, 'dist-tools', 'devstack', 'smtp-catcher.js');
+  const src = join(REPO_ROOT, 'tools', 'devstack', 'smtp-catcher.ts');
   if (existsSync(dist) && (!existsSync(src) || statSync(dist).mtimeMs >= statSync(src).mtimeMs)) return { script: dist };
   if (!existsSync(src)) throw new DevstackError(`no SMTP catcher: neither ${dist} nor ${src} exists`);
   // typescript is a devDependency: present whenever the source tree is being run.

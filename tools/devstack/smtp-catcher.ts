@@ -1,7 +1,7 @@
 /**
  * The stack's SMTP catcher, run as its own process from dist:
  *
- *   node dist/devstack/smtp-catcher.js --port 27025 --dir DIR/mail [--host 127.0.0.1]
+ *   node dist-tools/devstack/smtp-catcher.js --port 27025 --dir DIR/mail [--host 127.0.0.1]
  *
  * Accepts every message (no TLS, no AUTH) and writes it, raw, as one file
  * `<ms timestamp>-<random>.eml` in the mail dir. A file appears whole (written

@@ -77,7 +77,14 @@ async function ensureRunning(info: StackInfo, spec: ProcessSpec, log: (l: string
   const t0 = Date.now();
   const child = spawnDetached(spec.spawn());
   if (spec.probe) {
-    await waitUntilAnswers({ name: spec.name, endpoint: spec.endpoint, probe: spec.probe, timeoutMs: spec.readyTimeoutMs, logFile: spec.logFile, child });
+    try {
+      await waitUntilAnswers({ name: spec.name, endpoint: spec.endpoint, probe: spec.probe, timeoutMs: spec.readyTimeoutMs, logFile: spec.logFile, child });
+    } catch (e) {
+      // Spawned but not answering: do not leave it running (it is in no one's `started` list).
+      if (child.pid !== undefined && isOurProcess(child.pid, info.dir)) await stopPid(child.pid, spec.stopSignal, spec.graceMs);
+      removePidFile(spec.pidFile);
+      throw e;
+    }
   }
   log(`${spec.name}: started, pid ${child.pid}, ${spec.probe ? `answering on ${spec.endpoint}` : 'running'} after ${Date.now() - t0} ms`);
   return true;
