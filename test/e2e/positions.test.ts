@@ -13,7 +13,7 @@ import { lowestFreeId } from '../../src/jobs/uid-numbers';
 import { ldapFromConfig } from '../../src/ldap';
 import type { Ldap } from '../../src/workers/adapters';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 import { ldapGroups, ldapsearch, mailmanMembers } from '../helpers/verify';
 
 const stack = testStack();
@@ -33,7 +33,7 @@ let club: string;
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'positions' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
   ldap = ldapFromConfig(loadConfig(stack.configs.admin));
   [a, b, c, d, e, club] = Array.from({ length: 6 }, newUid) as [string, string, string, string, string, string];
   const created = await Promise.all([a, b, c, d, e].map((uid) => call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid))));

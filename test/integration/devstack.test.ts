@@ -1,7 +1,7 @@
 /**
  * The test stack itself: every server answers as the generated configs and
- * env.sh say, with the seed in place, and one server can be taken down and
- * brought back.
+ * env.sh say, with the seed in place, Redis admits only its ACL user, and one
+ * server can be taken down and brought back.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import IORedis from 'ioredis';
 import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
 import { loadConfig, parseConfig } from '../../src/config/load';
-import { startService, stopService, testStack } from '../helpers/stack';
+import { redisAuth, startService, stopService, testStack } from '../helpers/stack';
 
 const stack = testStack();
 
@@ -34,6 +34,12 @@ function krbEnv(ccacheDir: string): NodeJS.ProcessEnv {
   delete env.KRB5_CLIENT_KTNAME;
   delete env.KRB5_KTNAME;
   return env;
+}
+
+/** `cmd` run by bash after sourcing env.sh, as a developer's shell would; nothing inherited that env.sh should provide. */
+function withEnvSh(cmd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tmp, LANG: 'C.UTF-8' };
+  return run('bash', ['-c', `. '${stack.envFile}' && ${cmd}`], env);
 }
 
 const mailmanAuth = `Basic ${Buffer.from(`${stack.mailman.user}:${stack.mailman.password}`).toString('base64')}`;
@@ -71,6 +77,8 @@ describe('generated ceod configs', () => {
     expect(config.secrets.ldapBindPassword).toBe(stack.ldap.adminPassword);
     expect(config.secrets.mailmanPassword).toBe(stack.mailman.password);
     expect(config.secrets.secretsKey).toHaveLength(32);
+    expect(config.redis).toMatchObject({ url: stack.redis.url, username: 'ceod', password_file: stack.redis.passwordFile });
+    expect(config.secrets.redisPassword).toBe(stack.redis.password);
     if (name === 'api') expect(config.ceod.api_listen).toEqual({ host: '127.0.0.1', port: stack.ports.ceodApi });
   });
 
@@ -81,15 +89,20 @@ describe('generated ceod configs', () => {
       const text = readFileSync(f, 'utf8');
       expect(text).not.toContain(stack.ldap.adminPassword);
       expect(text).not.toContain(stack.mailman.password);
+      expect(text).not.toContain(stack.redis.password);
     }
-    expect(statSync(stack.ldap.adminPasswordFile).mode & 0o077).toBe(0);
-    expect(statSync(stack.secretsKeyFile).mode & 0o077).toBe(0);
+    for (const f of [stack.ldap.adminPasswordFile, stack.secretsKeyFile, stack.redis.passwordFile, stack.redis.configFile]) {
+      expect([f, statSync(f).mode & 0o077]).toEqual([f, 0]);
+    }
+    expect(readFileSync(stack.redis.configFile, 'utf8')).not.toContain(stack.redis.password);
+    expect(stack.redis.url).toBe(`redis://127.0.0.1:${stack.ports.redis}`);
   });
 
   it('env.sh points clients at localhost for SPNEGO and at the stack', () => {
     const env = readFileSync(stack.envFile, 'utf8');
     expect(env).toContain(`export CEOD_URL='http://localhost:${stack.ports.ceodApi}'`);
     expect(env).toContain(`export LDAPURI='${stack.ldap.url}'`);
+    expect(env).toContain(`export REDIS_URL='redis://ceod:${stack.redis.password}@127.0.0.1:${stack.ports.redis}'`);
     expect(env).not.toMatch(/KRB5_CLIENT_KTNAME|LDAPBINDDN/);
   });
 });
@@ -197,8 +210,37 @@ describe('SMTP catcher', () => {
 });
 
 describe('redis', () => {
+  const tryAs = async (opts: { username?: string; password?: string }): Promise<string> => {
+    const redis = new IORedis(stack.redis.url, { ...opts, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // A refused AUTH comes as an 'error' event; the command then fails with "Connection is closed".
+    const errors: string[] = [];
+    redis.on('error', (e: Error) => errors.push(e.message));
+    try {
+      await redis.connect();
+      return await redis.ping();
+    } catch (e) {
+      return [...errors, (e as Error).message].join('; ');
+    } finally {
+      redis.disconnect();
+    }
+  };
+
+  it('refuses a client without a password or with a wrong one, and admits the ceod user', async () => {
+    expect(await tryAs({})).toMatch(/NOAUTH/);
+    expect(await tryAs({ password: stack.redis.password })).toMatch(/WRONGPASS/); // as the default user, which is off
+    expect(await tryAs({ username: 'ceod', password: 'not-the-password' })).toMatch(/WRONGPASS/);
+    expect(await tryAs(redisAuth(stack))).toBe('PONG');
+  });
+
+  it("env.sh's REDIS_URL works for redis-cli as it is", async () => {
+    const res = await withEnvSh('redis-cli --no-auth-warning -u "$REDIS_URL" ping');
+    expect(res.stdout.trim()).toBe('PONG');
+    const anon = await withEnvSh(`redis-cli -p ${stack.ports.redis} ping`);
+    expect(anon.stdout).toMatch(/NOAUTH/);
+  });
+
   it('is configured for BullMQ: noeviction, AOF', async () => {
-    const redis = new IORedis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new IORedis(stack.redis.url, { ...redisAuth(stack), lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
       expect(await redis.ping()).toBe('PONG');

@@ -14,7 +14,7 @@ import type { Adapters } from '../../src/workers/adapters';
 import { Dispatcher, stepJobId } from '../../src/workers/dispatcher';
 import { Runner } from '../../src/workers/runner';
 import { testConfig, uniquePrefix } from '../helpers/config';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 
 const stack = testStack();
 const prefix = uniquePrefix('runner');
@@ -71,7 +71,7 @@ let dispatcher: Dispatcher;
 const runners: Runner[] = [];
 
 beforeAll(async () => {
-  redis = new IORedis(stack.redis.url, { maxRetriesPerRequest: null });
+  redis = new IORedis(stack.redis.url, { ...redisAuth(stack), maxRetriesPerRequest: null });
   const fast = { step_backoff_ms: 20, step_backoff_max_ms: 50, step_attempts: 4, worker_concurrency: 4 };
   store = new JobStore(redis, { prefix, retentionMs: 600_000 });
   dispatcher = new Dispatcher(redis, { prefix, attempts: 4, retentionMs: 600_000 });

@@ -33,7 +33,7 @@ function summary(info: StackInfo, withCeod: boolean, elapsedMs: number): string 
     `  LDAP      ${info.ldap.url}  base ${info.ldap.baseDn}  admin ${info.ldap.adminDn}`,
     `  Kerberos  realm ${info.realm}  kdc ${info.krb5.kdcAddress}  kadmind ${info.krb5.kadmindAddress}  kpasswd ${info.krb5.kpasswdAddress}`,
     `            keytabs ${info.krb5.serviceKeytab} (${info.krb5.servicePrincipal}), ${info.krb5.adminKeytab} (${info.krb5.adminPrincipal})`,
-    `  Redis     ${info.redis.url}`,
+    `  Redis     ${info.redis.url}  user ${info.redis.user} (the default user is off; REDIS_URL in env.sh has the password)`,
     `  Mailman   ${info.mailman.url}  user ${info.mailman.user}  lists ${info.mailman.lists.join(', ')}`,
     `  SMTP      smtp://${info.smtp.host}:${info.smtp.port}  catches into ${info.smtp.mailDir}`,
     `  ceod API  ${info.ceod.url}${withCeod ? '  (api + workers admin, fs, mail, db)' : '  (not started: --with-ceod)'}`,

@@ -22,7 +22,8 @@ export function envFileText(info: StackInfo): string {
     ['LDAP_ADMIN_PASSWORD', info.ldap.adminPassword],
     ['KADMIN_KEYTAB', info.krb5.adminKeytab],
     ['KADMIN_PRINCIPAL', info.krb5.adminPrincipal],
-    ['REDIS_URL', info.redis.url],
+    // With the ceod user's credentials (the default user is off): redis-cli -u and ioredis take it as it is.
+    ['REDIS_URL', info.redis.authUrl],
     ['MAILMAN_URL', info.mailman.url],
     ['MAILMAN_USER', info.mailman.user],
     ['MAILMAN_PASSWORD', info.mailman.password],

@@ -4,6 +4,7 @@ export { startStack, upStack, stopStack, startService, stopService, stopProcesse
 export { readStackInfo } from './stack-info';
 export { acquireLease, releaseLease } from './stack-lock';
 export { stackLayout } from './layout';
+export { redisAuth } from './redis';
 export { PORT_OFFSETS, BASE_PORTS, stackPorts } from './ports';
 export { DevstackError } from './processes';
 export * from './types';

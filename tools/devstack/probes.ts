@@ -26,7 +26,7 @@ function converse(
     sock.on('close', () => finish(false));
     sock.on('connect', () => {
       if (!check) return finish(true);
-      if (send !== null) sock.write(send);
+      if (send !== null) sock.write(send, 'latin1');
     });
     sock.on('data', (chunk) => {
       if (!check) return;
@@ -42,9 +42,23 @@ export function tcpAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   return converse(port, timeoutMs, null, null);
 }
 
-/** Redis answers PING with PONG (not -LOADING while it replays its AOF). */
-export function redisAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
-  return converse(port, timeoutMs, 'PING\r\n', (r) => (r.includes('\r\n') ? r.startsWith('+PONG') : null));
+/** A command in the RESP protocol (safe for any argument, unlike an inline command). */
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+/**
+ * Redis accepts `auth` and answers PING with PONG (not -LOADING while it
+ * replays its AOF). Without `auth`, PING as the default user (a Redis with no ACL).
+ */
+export function redisAnswers(port: number, auth?: { username: string; password: string }, timeoutMs = 1000): Promise<boolean> {
+  if (!auth) return converse(port, timeoutMs, resp('PING'), (r) => (r.includes('\r\n') ? r.startsWith('+PONG') : null));
+  return converse(port, timeoutMs, resp('AUTH', auth.username, auth.password) + resp('PING'), (r) => {
+    const lines = r.split('\r\n');
+    if (lines.length < 2) return null;
+    if (lines[0] !== '+OK') return false; // -WRONGPASS: not ours, or configured otherwise
+    return lines.length < 3 ? null : lines[1] === '+PONG';
+  });
 }
 
 /** An SMTP server sends its 220 greeting. */

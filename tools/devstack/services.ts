@@ -7,6 +7,7 @@ import { delimiter, join } from 'node:path';
 import { REPO_ROOT, logFile, pidFile, stackLayout } from './layout';
 import { krb5ServerEnv } from './krb5';
 import { MAILMAN_MASTER } from './mailman';
+import { redisAuth } from './redis';
 import { DevstackError, type SpawnSpec } from './processes';
 import { basicAuth, httpAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
 import type { CeodName, ServiceName, StackInfo } from './types';
@@ -120,7 +121,8 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
       return {
         ...common,
         spawn: spec(findBinary('redis-server'), [info.redis.configFile]),
-        probe: () => redisAnswers(info.ports.redis),
+        // As ceod: the default user is off, so an answer also proves the ACL took.
+        probe: () => redisAnswers(info.ports.redis, info.redis.user ? redisAuth(info) : undefined),
         endpoint: info.redis.url,
       };
     case 'mailman':

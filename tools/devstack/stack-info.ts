@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackLayout } from './layout';
 import { stackPorts } from './ports';
+import { REDIS_USER } from './redis';
 import type { StackSecrets } from './secrets';
 import {
   ADMIN_DN,
@@ -76,7 +77,17 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       adminKeytab: l.adminKeytab,
       userCcache: `FILE:${l.userCcache}`,
     },
-    redis: { url: `redis://127.0.0.1:${ports.redis}`, host: '127.0.0.1', port: ports.redis, dir: l.redisDir, configFile: l.redisConf },
+    redis: {
+      url: `redis://127.0.0.1:${ports.redis}`,
+      authUrl: `redis://${REDIS_USER}:${encodeURIComponent(secrets.redisPassword)}@127.0.0.1:${ports.redis}`,
+      host: '127.0.0.1',
+      port: ports.redis,
+      user: REDIS_USER,
+      password: secrets.redisPassword,
+      passwordFile: secrets.files.redisPassword,
+      dir: l.redisDir,
+      configFile: l.redisConf,
+    },
     mailman: {
       url: `http://127.0.0.1:${ports.mailmanRest}/3.1`,
       user: MAILMAN_USER,

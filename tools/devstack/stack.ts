@@ -4,6 +4,7 @@
  * Start: write every config (they derive from the dir, base port and secrets,
  * so rewriting is harmless), create the realm once, spawn the servers that are
  * not running — in parallel — wait until each answers, then ensure the seed.
+ * A server whose config changed (an upgrade of this code) is restarted.
  * A start on a stack that is fully up only checks it answers.
  */
 import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -118,22 +119,27 @@ function ensureSeedHomes(info: StackInfo): void {
   }
 }
 
-/** Writes everything that derives from the dir, the base port and the secrets. */
-function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSecrets): void {
+/**
+ * Writes everything that derives from the dir, the base port and the secrets.
+ * Returns the running-or-not servers whose config text changed, which must restart to apply it.
+ */
+function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSecrets): ServiceName[] {
   for (const d of [layout.runDir, layout.logsDir, layout.hostsDir, layout.mailDir, layout.skelDir, layout.redisDir, layout.ldapDir, layout.mailmanDir]) {
     mkdirSync(d, { recursive: true });
   }
+  const changed: ServiceName[] = [];
   writeFileSync(layout.stackFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   writeEnvFile(info);
   writeSlapdConfig(layout, secrets.ldapAdminPassword);
   writeKrb5Config(layout, info.ports);
-  writeRedisConfig(layout, info.ports.redis);
+  if (writeRedisConfig(layout, info.ports.redis, secrets.redisPassword)) changed.push('redis');
   writeMailmanConfig(layout, info.ports, secrets.mailmanPassword);
   writeCeodConfigs(info, layout.hostsDir);
   const bashrc = join(layout.skelDir, '.bashrc');
   if (!existsSync(bashrc)) {
     writeFileSync(bashrc, '# ~/.bashrc from the ceod dev stack skel\n[ -z "$PS1" ] && return\nPS1=\'\\u@\\h:\\w\\$ \'\nalias ll=\'ls -l\'\n');
   }
+  return changed;
 }
 
 /** Starts the ceod API and workers that are not running; waits for the API's /health and checks the workers stay up. */
@@ -186,11 +192,16 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
     }
     const secrets = ensureSecrets(layout);
     const info = buildStackInfo(layout.root, opts.basePort, secrets);
-    writeStackFiles(info, layout, secrets);
+    const changed = writeStackFiles(info, layout, secrets);
 
     const started: ProcName[] = [];
     const start = async (name: ServiceName) => {
-      if (await ensureRunning(info, serviceSpec(info, name), log)) started.push(name);
+      const spec = serviceSpec(info, name);
+      if (changed.includes(name) && isRunning(info, spec)) {
+        log(`${name}: config changed, restarting`);
+        await stopProcess(info, spec, log);
+      }
+      if (await ensureRunning(info, spec, log)) started.push(name);
     };
     const results = await Promise.allSettled([
       (async () => {

@@ -99,7 +99,21 @@ export interface StackInfo {
     /** The KRB5CCNAME that env.sh gives a developer's shell. */
     userCcache: string;
   };
-  redis: { url: string; host: string; port: number; dir: string; configFile: string };
+  redis: {
+    /** Without credentials: safe to log. Clients authenticate as `user` (see `authUrl`). */
+    url: string;
+    /** `url` with the ceod user's credentials, for redis-cli -u and ioredis; never log it. */
+    authUrl: string;
+    host: string;
+    port: number;
+    /** The ACL user ceod connects as; the default user is disabled. */
+    user: string;
+    password: string;
+    passwordFile: string;
+    dir: string;
+    configFile: string;
+  };
+
   mailman: {
     /** REST root including the API version, e.g. http://127.0.0.1:27801/3.1 */
     url: string;
