@@ -1,7 +1,8 @@
 /**
  * The test stack itself: every server answers as the generated configs and
- * env.sh say, with the seed in place, Redis admits only its ACL user, and one
- * server can be taken down and brought back.
+ * env.sh say, with the seed in place, the databases' admin users log in,
+ * Redis admits only its ACL user, and one server can be taken down and
+ * brought back.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import IORedis from 'ioredis';
 import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
 import { loadConfig, parseConfig } from '../../src/config/load';
+import { stackStatus } from '../../tools/devstack';
 import { redisAuth, startService, stopService, testStack } from '../helpers/stack';
 
 const stack = testStack();
@@ -91,7 +93,7 @@ describe('generated ceod configs', () => {
       expect(text).not.toContain(stack.mailman.password);
       expect(text).not.toContain(stack.redis.password);
     }
-    for (const f of [stack.ldap.adminPasswordFile, stack.secretsKeyFile, stack.redis.passwordFile, stack.redis.configFile]) {
+    for (const f of [stack.ldap.adminPasswordFile, stack.secretsKeyFile, stack.redis.passwordFile, stack.mysql.adminPasswordFile, stack.postgres.adminPasswordFile, stack.redis.configFile]) {
       expect([f, statSync(f).mode & 0o077]).toEqual([f, 0]);
     }
     expect(readFileSync(stack.redis.configFile, 'utf8')).not.toContain(stack.redis.password);
@@ -103,7 +105,10 @@ describe('generated ceod configs', () => {
     expect(env).toContain(`export CEOD_URL='http://localhost:${stack.ports.ceodApi}'`);
     expect(env).toContain(`export LDAPURI='${stack.ldap.url}'`);
     expect(env).toContain(`export REDIS_URL='redis://ceod:${stack.redis.password}@127.0.0.1:${stack.ports.redis}'`);
+    expect(env).toContain(`export MYSQL_PORT='${stack.ports.mysql}'`);
+    expect(env).toContain(`export PGPORT='${stack.ports.postgres}'`);
     expect(env).not.toMatch(/KRB5_CLIENT_KTNAME|LDAPBINDDN/);
+    expect(statSync(stack.envFile).mode & 0o077).toBe(0);
   });
 });
 
@@ -253,6 +258,66 @@ describe('redis', () => {
   });
 });
 
+describe('mariadb', () => {
+  const mysql = (sql: string) => withEnvSh(`mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD" -N -B -e "${sql}"`);
+
+  it("the admin logs in with env.sh's variables", async () => {
+    const res = await mysql('select current_user()');
+    expect(res.stderr).toBe('');
+    expect(res.stdout.trim()).toBe(`${stack.mysql.adminUser}@127.0.0.1`);
+  });
+
+  it('the admin creates a database and a user, grants on it, and drops both', async () => {
+    const name = `t_${randomBytes(4).toString('hex')}`;
+    const res = await mysql(
+      `create database ${name}; create user '${name}'@'127.0.0.1' identified by 'pw-${name}'; grant all on ${name}.* to '${name}'@'127.0.0.1'; show grants for '${name}'@'127.0.0.1'; drop user '${name}'@'127.0.0.1'; drop database ${name};`,
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toContain(`GRANT ALL PRIVILEGES ON \`${name}\`.* TO \`${name}\`@\`127.0.0.1\``);
+  });
+
+  it('refuses a wrong password', async () => {
+    const res = await withEnvSh(`mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -pwrong -e 'select 1'`);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/Access denied/);
+  });
+});
+
+describe('postgres', () => {
+  it('plain psql after sourcing env.sh logs in as the admin, over TCP with a SCRAM password', async () => {
+    const res = await withEnvSh(`psql -X -At -c "select current_user, inet_server_port(), (select rolcreatedb and rolcreaterole and not rolsuper from pg_roles where rolname = current_user)"`);
+    expect(res.stderr).toBe('');
+    expect(res.stdout.trim()).toBe(`${stack.postgres.adminUser}|${stack.ports.postgres}|t`);
+    const secret = await withEnvSh(`psql -X -At -c "select left(rolpassword, 14) from pg_authid where rolname = current_user"`);
+    // Not a superuser: it cannot read pg_authid at all, which is the point.
+    expect(secret.stderr).toMatch(/permission denied/);
+  });
+
+  it('the admin creates a role and a database owned by it, and drops both', async () => {
+    const name = `t_${randomBytes(4).toString('hex')}`;
+    const res = await withEnvSh(
+      `psql -X -q -v ON_ERROR_STOP=1 -c "create role ${name} login password 'pw'" -c "grant ${name} to current_user" -c "create database ${name} owner ${name}" -c "drop database ${name}" -c "drop role ${name}"`,
+    );
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+  });
+
+  it('refuses a wrong password', async () => {
+    const res = await withEnvSh(`PGPASSWORD=wrong psql -X -c 'select 1'`);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/password authentication failed/);
+  });
+});
+
+describe('status', () => {
+  it('reports every server, the databases included, running and answering', async () => {
+    const st = await stackStatus(stack.dir);
+    const servers = st!.processes.filter((p) => !p.name.startsWith('ceod-'));
+    expect(servers.map((p) => p.name)).toEqual(['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp', 'mariadb', 'postgres']);
+    for (const p of servers) expect([p.name, p.running, p.answering]).toEqual([p.name, true, true]);
+  });
+});
+
 describe('outages', () => {
   it('stopService/startService take Mailman REST down and bring it back', async () => {
     expect(await mailmanVersions()).toBe(200);
@@ -263,5 +328,19 @@ describe('outages', () => {
       await startService(stack, 'mailman');
     }
     expect(await mailmanVersions()).toBe(200);
+  }, 90000);
+
+  it('MariaDB and PostgreSQL come back with their data: the admin users still log in', async () => {
+    const mysql = () => withEnvSh(`mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD" -N -e 'select 1'`);
+    const psql = () => withEnvSh(`psql -X -At -c 'select 1'`);
+    try {
+      await Promise.all([stopService(stack, 'mariadb'), stopService(stack, 'postgres')]);
+      expect((await mysql()).code).not.toBe(0);
+      expect((await psql()).code).not.toBe(0);
+    } finally {
+      await Promise.all([startService(stack, 'mariadb'), startService(stack, 'postgres')]);
+    }
+    expect((await mysql()).stdout.trim()).toBe('1');
+    expect((await psql()).stdout.trim()).toBe('1');
   }, 90000);
 });

@@ -13,6 +13,8 @@ export interface StackSecrets {
   kdcMasterPassword: string;
   mailmanPassword: string;
   redisPassword: string;
+  mysqlAdminPassword: string;
+  postgresAdminPassword: string;
   userPasswords: Record<SeedUid, string>;
   files: {
     ldapAdminPassword: string;
@@ -20,6 +22,8 @@ export interface StackSecrets {
     mailmanPassword: string;
     /** The Redis ACL user ceod's password (ceod reads it through [redis] password_file). */
     redisPassword: string;
+    mysqlAdminPassword: string;
+    postgresAdminPassword: string;
     /** 32 random bytes, base64: ceod's key for secrets in job results. */
     secretsKey: string;
   };
@@ -57,6 +61,8 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     kdcMasterPassword: f('kdc-master-password'),
     mailmanPassword: f('mailman-password'),
     redisPassword: f('redis-password'),
+    mysqlAdminPassword: f('mysql-admin-password'),
+    postgresAdminPassword: f('postgres-admin-password'),
     secretsKey: f('secrets-key'),
   };
   generateOnce(files.secretsKey, () => randomBytes(32).toString('base64'));
@@ -67,6 +73,8 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     kdcMasterPassword: generateOnce(files.kdcMasterPassword, newPassword),
     mailmanPassword: generateOnce(files.mailmanPassword, newPassword),
     redisPassword: generateOnce(files.redisPassword, newPassword),
+    mysqlAdminPassword: generateOnce(files.mysqlAdminPassword, newPassword),
+    postgresAdminPassword: generateOnce(files.postgresAdminPassword, newPassword),
     userPasswords,
     files,
   };

@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackLayout } from './layout';
+import { MYSQL_ADMIN_USER } from './mariadb';
 import { stackPorts } from './ports';
+import { POSTGRES_ADMIN_USER } from './postgres';
 import { REDIS_USER } from './redis';
 import type { StackSecrets } from './secrets';
 import {
@@ -99,6 +101,24 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       lists: [...SEED_LISTS],
     },
     smtp: { host: '127.0.0.1', port: ports.smtp, mailDir: l.mailDir },
+    mysql: {
+      host: '127.0.0.1',
+      port: ports.mysql,
+      adminUser: MYSQL_ADMIN_USER,
+      adminPassword: secrets.mysqlAdminPassword,
+      adminPasswordFile: secrets.files.mysqlAdminPassword,
+      socket: l.mariadbSocket,
+      dataDir: l.mariadbData,
+    },
+    postgres: {
+      host: '127.0.0.1',
+      port: ports.postgres,
+      adminUser: POSTGRES_ADMIN_USER,
+      adminPassword: secrets.postgresAdminPassword,
+      adminPasswordFile: secrets.files.postgresAdminPassword,
+      socketDir: l.postgresSocketDir,
+      dataDir: l.postgresData,
+    },
     ceod: { url: `http://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
     homeRoot: l.homeRoot,
     skelDir: l.skelDir,

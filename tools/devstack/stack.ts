@@ -2,10 +2,11 @@
  * Starting and stopping a whole stack, or one of its servers.
  *
  * Start: write every config (they derive from the dir, base port and secrets,
- * so rewriting is harmless), create the realm once, spawn the servers that are
- * not running — in parallel — wait until each answers, then ensure the seed.
- * A server whose config changed (an upgrade of this code) is restarted.
- * A start on a stack that is fully up only checks it answers.
+ * so rewriting is harmless), create the realm and the database dirs once,
+ * spawn the servers that are not running — in parallel — wait until each
+ * answers, then ensure the seed and the database admin users. A server whose
+ * config changed (an upgrade of this code) is restarted. A start on a stack
+ * that is fully up only checks it answers.
  */
 import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { writeEnvFile } from './env-file';
 import { ensureRealm, writeKrb5Config } from './krb5';
 import { stackLayout, type StackLayout } from './layout';
 import { ensureMailmanSeed, writeMailmanConfig } from './mailman';
+import { ensureMariadbAdmin, ensureMariadbData } from './mariadb';
+import { ensurePostgresAdmin, ensurePostgresData, writePostgresConfig } from './postgres';
 import { DevstackError, isOurProcess, logTail, readPid, removePidFile, spawnDetached, stopPid, waitUntilAnswers } from './processes';
 import { tcpAnswers } from './probes';
 import { writeRedisConfig } from './redis';
@@ -54,6 +57,10 @@ function portOf(info: StackInfo, name: ProcName): number | null {
       return info.ports.mailmanRest;
     case 'smtp':
       return info.ports.smtp;
+    case 'mariadb':
+      return info.ports.mysql;
+    case 'postgres':
+      return info.ports.postgres;
     case 'ceod-api':
       return info.ports.ceodApi;
     default:
@@ -124,7 +131,7 @@ function ensureSeedHomes(info: StackInfo): void {
  * Returns the running-or-not servers whose config text changed, which must restart to apply it.
  */
 function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSecrets): ServiceName[] {
-  for (const d of [layout.runDir, layout.logsDir, layout.hostsDir, layout.mailDir, layout.skelDir, layout.redisDir, layout.ldapDir, layout.mailmanDir]) {
+  for (const d of [layout.runDir, layout.logsDir, layout.hostsDir, layout.mailDir, layout.skelDir, layout.redisDir, layout.ldapDir, layout.mailmanDir, layout.mariadbDir]) {
     mkdirSync(d, { recursive: true });
   }
   const changed: ServiceName[] = [];
@@ -134,6 +141,7 @@ function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSec
   writeKrb5Config(layout, info.ports);
   if (writeRedisConfig(layout, info.ports.redis, secrets.redisPassword)) changed.push('redis');
   writeMailmanConfig(layout, info.ports, secrets.mailmanPassword);
+  writePostgresConfig(layout);
   writeCeodConfigs(info, layout.hostsDir);
   const bashrc = join(layout.skelDir, '.bashrc');
   if (!existsSync(bashrc)) {
@@ -220,6 +228,16 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
         await start('mailman');
         const lists = await ensureMailmanSeed(info);
         if (lists.length > 0) log(`mailman: created lists ${lists.join(', ')}`);
+      })(),
+      (async () => {
+        if (await ensureMariadbData(info)) log(`mariadb: created ${info.mysql.dataDir}`);
+        await start('mariadb');
+        await ensureMariadbAdmin(info);
+      })(),
+      (async () => {
+        if (await ensurePostgresData(info)) log(`postgres: created ${info.postgres.dataDir}`);
+        await start('postgres');
+        await ensurePostgresAdmin(info);
       })(),
     ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,7 +1,8 @@
 /**
  * The local server stack ("devstack") that development, tests and benchmarks
  * run against (SPEC §7): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
- * core and an SMTP catcher, all on 127.0.0.1 in one private directory.
+ * core, an SMTP catcher, MariaDB and PostgreSQL, all on 127.0.0.1 in one
+ * private directory.
  *
  * Glossary:
  * - stack dir (DIR): the directory holding every config, database, log, pid
@@ -11,10 +12,12 @@
  * - ceod process: the project's own API / worker processes, optionally started
  *   on top of the stack with their generated per-host configs (`CeodName`).
  * - seed: the users, groups, principals and lists every stack starts with.
+ * - admin user (MariaDB, PostgreSQL): the account the stack creates with a
+ *   generated password, allowed to create and drop databases and users.
  */
 
 /** The server processes of a stack, in start order. */
-export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp'] as const;
+export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp', 'mariadb', 'postgres'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** The ceod processes `--with-ceod` starts: the API, and one worker per role. */
@@ -35,6 +38,9 @@ export interface StackPorts {
   kadmind: number;
   mailmanRest: number;
   mailmanLmtp: number;
+  /** MariaDB (named for the protocol, as the clients and env.sh are). */
+  mysql: number;
+  postgres: number;
   ceodApi: number;
 }
 
@@ -127,6 +133,27 @@ export interface StackInfo {
     lists: string[];
   };
   smtp: { host: string; port: number; mailDir: string };
+  mysql: {
+    host: string;
+    port: number;
+    /** Has every privilege WITH GRANT OPTION, at 127.0.0.1 (TCP) and localhost (the socket). */
+    adminUser: string;
+    adminPassword: string;
+    adminPasswordFile: string;
+    socket: string;
+    dataDir: string;
+  };
+  postgres: {
+    host: string;
+    port: number;
+    /** A LOGIN role with CREATEDB and CREATEROLE (not a superuser), password auth (SCRAM) over TCP. */
+    adminUser: string;
+    adminPassword: string;
+    adminPasswordFile: string;
+    /** The unix socket directory (for the superuser's peer login during setup). */
+    socketDir: string;
+    dataDir: string;
+  };
   ceod: {
     /** The URL clients use; the host must be `localhost` (SPNEGO asks for ceod/<url host>). */
     url: string;
