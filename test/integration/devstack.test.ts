@@ -1,14 +1,16 @@
 /**
  * The test stack itself: every server answers as the generated configs and
- * env.sh say, with the seed in place, the databases' admin users log in,
- * Redis admits only its ACL user, and one server can be taken down and
- * brought back.
+ * env.sh say, with the seed in place, the databases' admin users log in, the
+ * dev CA's certificate verifies, Redis admits only its ACL user, and one
+ * server can be taken down and brought back.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import IORedis from 'ioredis';
 import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
@@ -107,6 +109,8 @@ describe('generated ceod configs', () => {
     expect(env).toContain(`export REDIS_URL='redis://ceod:${stack.redis.password}@127.0.0.1:${stack.ports.redis}'`);
     expect(env).toContain(`export MYSQL_PORT='${stack.ports.mysql}'`);
     expect(env).toContain(`export PGPORT='${stack.ports.postgres}'`);
+    expect(env).toContain(`export CURL_CA_BUNDLE='${stack.tls.caFile}'`);
+    expect(env).toContain(`export NODE_EXTRA_CA_CERTS='${stack.tls.caFile}'`);
     expect(env).not.toMatch(/KRB5_CLIENT_KTNAME|LDAPBINDDN/);
     expect(statSync(stack.envFile).mode & 0o077).toBe(0);
   });
@@ -306,6 +310,43 @@ describe('postgres', () => {
     const res = await withEnvSh(`PGPASSWORD=wrong psql -X -c 'select 1'`);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/password authentication failed/);
+  });
+});
+
+describe('dev CA and the localhost certificate', () => {
+  it('the certificate is for localhost and 127.0.0.1, signed by the CA, and the keys are private', () => {
+    const ca = new X509Certificate(readFileSync(stack.tls.caFile));
+    const cert = new X509Certificate(readFileSync(stack.tls.certFile));
+    expect(ca.ca).toBe(true);
+    expect(cert.ca).toBe(false);
+    expect(cert.checkHost('localhost')).toBe('localhost');
+    expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(cert.checkHost('example.org')).toBeUndefined();
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkIssued(ca)).toBe(true);
+    expect(Date.parse(cert.validTo) - Date.now()).toBeGreaterThan(30 * 24 * 3600 * 1000);
+    expect(statSync(stack.tls.keyFile).mode & 0o077).toBe(0);
+    expect(statSync(stack.tls.caFile.replace(/\.crt$/, '.key')).mode & 0o077).toBe(0);
+  });
+
+  it('a TLS client that trusts only the CA accepts a server with the certificate at https://localhost', async () => {
+    const server = tls.createServer({ cert: readFileSync(stack.tls.certFile), key: readFileSync(stack.tls.keyFile) }, (sock) => sock.end('hello'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const got = await new Promise<string>((resolve, reject) => {
+        const sock = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(stack.tls.caFile) }, () => {
+          if (!sock.authorized) reject(sock.authorizationError);
+        });
+        let data = '';
+        sock.on('data', (d) => (data += d));
+        sock.on('end', () => resolve(data));
+        sock.on('error', reject);
+      });
+      expect(got).toBe('hello');
+    } finally {
+      server.close();
+    }
   });
 });
 

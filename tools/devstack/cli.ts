@@ -38,6 +38,7 @@ function summary(info: StackInfo, withCeod: boolean, elapsedMs: number): string 
     `  SMTP      smtp://${info.smtp.host}:${info.smtp.port}  catches into ${info.smtp.mailDir}`,
     `  MariaDB   ${info.mysql.host}:${info.mysql.port}  socket ${info.mysql.socket}  admin ${info.mysql.adminUser}`,
     `  Postgres  ${info.postgres.host}:${info.postgres.port}  admin ${info.postgres.adminUser}`,
+    `  TLS       CA ${info.tls.caFile}  cert for localhost ${info.tls.certFile}`,
     `  ceod API  ${info.ceod.url}${withCeod ? '  (api + workers admin, fs, mail, db)' : '  (not started: --with-ceod)'}`,
     `  Users     ${Object.values(u).map((x) => `${x.uid}${x.groups.length ? ` (${x.groups.join(', ')})` : ''}`).join(', ')}; passwords in env.sh`,
     `  Homes     ${info.homeRoot}   skel ${info.skelDir}`,

@@ -38,6 +38,10 @@ export function envFileText(info: StackInfo): string {
     ['PGUSER', info.postgres.adminUser],
     ['PGPASSWORD', info.postgres.adminPassword],
     ['PGDATABASE', 'postgres'],
+    // The stack's dev CA. Note CURL_CA_BUNDLE replaces curl's system CAs in this shell.
+    ['CEOD_CA_FILE', info.tls.caFile],
+    ['CURL_CA_BUNDLE', info.tls.caFile],
+    ['NODE_EXTRA_CA_CERTS', info.tls.caFile],
     ['CEOD_HOME_ROOT', info.homeRoot],
     ['CEOD_MAIL_DIR', info.smtp.mailDir],
     ['CTDALEK_PASSWORD', info.users.ctdalek.password],
@@ -57,6 +61,7 @@ ${vars.map(([k, v]) => `export ${k}=${q(v)}`).join('\n')}
 #   redis-cli -u "$REDIS_URL" ping
 #   mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD" -e 'show databases'
 #   psql -c 'select current_user, version()'
+#   openssl verify -CAfile "$CEOD_CA_FILE" ${info.tls.certFile}
 #   curl --negotiate -u : --service-name ceod "$CEOD_URL/api/members/ctdalek"
 #   ls "$CEOD_MAIL_DIR"
 `;

@@ -59,6 +59,11 @@ export function stackLayout(dir: string) {
     postgresSocketDir: p('postgres', 'run'),
     postgresHba: p('postgres', 'pg_hba.conf'),
     postgresIdent: p('postgres', 'pg_ident.conf'),
+    tlsDir: p('tls'),
+    caKey: p('tls', 'ca.key'),
+    caCert: p('tls', 'ca.crt'),
+    serverKey: p('tls', 'localhost.key'),
+    serverCert: p('tls', 'localhost.crt'),
     homeRoot: p('users'),
     skelDir: p('skel'),
   };

@@ -119,6 +119,7 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       socketDir: l.postgresSocketDir,
       dataDir: l.postgresData,
     },
+    tls: { caFile: l.caCert, certFile: l.serverCert, keyFile: l.serverKey },
     ceod: { url: `http://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
     homeRoot: l.homeRoot,
     skelDir: l.skelDir,

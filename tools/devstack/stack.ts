@@ -2,8 +2,8 @@
  * Starting and stopping a whole stack, or one of its servers.
  *
  * Start: write every config (they derive from the dir, base port and secrets,
- * so rewriting is harmless), create the realm and the database dirs once,
- * spawn the servers that are not running — in parallel — wait until each
+ * so rewriting is harmless), create the realm, the database dirs and the dev CA
+ * once, spawn the servers that are not running — in parallel — wait until each
  * answers, then ensure the seed and the database admin users. A server whose
  * config changed (an upgrade of this code) is restarted. A start on a stack
  * that is fully up only checks it answers.
@@ -26,6 +26,7 @@ import { ceodSpec, serviceSpec, type ProcessSpec } from './services';
 import { ensureLdapSeed, writeSlapdConfig } from './slapd';
 import { buildStackInfo, readStackInfo } from './stack-info';
 import { withStackLock } from './stack-lock';
+import { ensureTls } from './tls';
 import { CEOD_NAMES, SERVICE_NAMES, type CeodName, type ProcessStatus, type ServiceName, type StackInfo, type StartOptions } from './types';
 
 type ProcName = ProcessSpec['name'];
@@ -194,6 +195,9 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
       }
       if (running.length === SERVICE_NAMES.length) {
         await Promise.all(SERVICE_NAMES.map((n) => ensureRunning(previous, serviceSpec(previous, n), log)));
+        // Cheap unless a certificate is missing or expiring: then it is made again, at the same paths.
+        const madeTls = await ensureTls(layout);
+        if (madeTls.length > 0) log(`tls: made ${madeTls.join(', ')} in ${layout.tlsDir}`);
         const started = opts.withCeod ? await ensureCeod(previous, log) : [];
         return { info: previous, started };
       }
@@ -238,6 +242,10 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
         if (await ensurePostgresData(info)) log(`postgres: created ${info.postgres.dataDir}`);
         await start('postgres');
         await ensurePostgresAdmin(info);
+      })(),
+      (async () => {
+        const made = await ensureTls(layout);
+        if (made.length > 0) log(`tls: made ${made.join(', ')} in ${layout.tlsDir}`);
       })(),
     ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,7 +2,7 @@
  * The local server stack ("devstack") that development, tests and benchmarks
  * run against (SPEC §7): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
  * core, an SMTP catcher, MariaDB and PostgreSQL, all on 127.0.0.1 in one
- * private directory.
+ * private directory, plus a dev CA and a certificate for `localhost`.
  *
  * Glossary:
  * - stack dir (DIR): the directory holding every config, database, log, pid
@@ -14,6 +14,8 @@
  * - seed: the users, groups, principals and lists every stack starts with.
  * - admin user (MariaDB, PostgreSQL): the account the stack creates with a
  *   generated password, allowed to create and drop databases and users.
+ * - dev CA: a certificate authority made once per stack (`DIR/tls`) that signs
+ *   the stack's `localhost` server certificate; clients trust it through env.sh.
  */
 
 /** The server processes of a stack, in start order. */
@@ -153,6 +155,13 @@ export interface StackInfo {
     /** The unix socket directory (for the superuser's peer login during setup). */
     socketDir: string;
     dataDir: string;
+  };
+  tls: {
+    /** The stack's dev CA certificate: what clients trust. */
+    caFile: string;
+    /** Certificate for DNS:localhost and IP:127.0.0.1, signed by the CA. */
+    certFile: string;
+    keyFile: string;
   };
   ceod: {
     /** The URL clients use; the host must be `localhost` (SPNEGO asks for ceod/<url host>). */
