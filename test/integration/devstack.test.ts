@@ -188,6 +188,16 @@ describe('mailman', () => {
     const lists = (body.entries ?? []).map((l) => l.fqdn_listname);
     expect(lists).toEqual(expect.arrayContaining(['csc-general@csclub.internal', 'ceo@csclub.internal', 'syscom@csclub.internal', 'syscom-alerts@csclub.internal']));
   });
+
+  it('has syscom moderated and unadvertised, csc-general open and advertised, as stack.json says', async () => {
+    expect(stack.mailman.listPolicies.syscom).toEqual({ subscription_policy: 'moderate', advertised: false });
+    expect(stack.mailman.listPolicies['csc-general']).toEqual({ subscription_policy: 'confirm', advertised: true });
+    for (const list of stack.mailman.lists) {
+      const res = await fetch(`${stack.mailman.url}/lists/${list}.${stack.mailman.listDomain}/config`, { headers: { authorization: mailmanAuth } });
+      const config = (await res.json()) as { subscription_policy: string; advertised: boolean };
+      expect([list, { subscription_policy: config.subscription_policy, advertised: config.advertised }]).toEqual([list, stack.mailman.listPolicies[list]]);
+    }
+  });
 });
 
 describe('SMTP catcher', () => {

@@ -17,6 +17,7 @@ import {
   REALM,
   SEED_GROUPS,
   SEED_LISTS,
+  SEED_LIST_POLICIES,
   SEED_USERS,
   SERVICE_PRINCIPAL,
   SUDO_BASE,
@@ -99,6 +100,7 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       varDir: l.mailmanVar,
       listDomain: BASE_DOMAIN,
       lists: [...SEED_LISTS],
+      listPolicies: Object.fromEntries(SEED_LISTS.map((list) => [list, { ...SEED_LIST_POLICIES[list]! }])),
     },
     smtp: { host: '127.0.0.1', port: ports.smtp, mailDir: l.mailDir },
     mysql: {

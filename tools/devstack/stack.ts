@@ -230,8 +230,9 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
       start('smtp'),
       (async () => {
         await start('mailman');
-        const lists = await ensureMailmanSeed(info);
-        if (lists.length > 0) log(`mailman: created lists ${lists.join(', ')}`);
+        const { created, configured } = await ensureMailmanSeed(info);
+        if (created.length > 0) log(`mailman: created lists ${created.join(', ')}`);
+        if (configured.length > 0) log(`mailman: set the subscription policy of ${configured.join(', ')}`);
       })(),
       (async () => {
         if (await ensureMariadbData(info)) log(`mariadb: created ${info.mysql.dataDir}`);

@@ -46,6 +46,14 @@ export interface StackPorts {
   ceodApi: number;
 }
 
+/** How a Mailman list admits subscribers (field names as in its REST list config). */
+export interface ListPolicy {
+  /** `confirm`: anyone may join after confirming their address; `moderate`: a moderator approves each request. */
+  subscription_policy: 'open' | 'confirm' | 'moderate' | 'confirm_then_moderate';
+  /** Whether the list shows in public list indexes. */
+  advertised: boolean;
+}
+
 /** A seeded user, with the password of its Kerberos principal. */
 export interface SeedUserInfo {
   uid: SeedUid;
@@ -121,7 +129,6 @@ export interface StackInfo {
     dir: string;
     configFile: string;
   };
-
   mailman: {
     /** REST root including the API version, e.g. http://127.0.0.1:27801/3.1 */
     url: string;
@@ -133,6 +140,8 @@ export interface StackInfo {
     listDomain: string;
     /** Short names of the lists the seed creates. */
     lists: string[];
+    /** How each seeded list admits subscribers, as Mailman's list config says it. */
+    listPolicies: Record<string, ListPolicy>;
   };
   smtp: { host: string; port: number; mailDir: string };
   mysql: {
