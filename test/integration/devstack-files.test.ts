@@ -1,14 +1,15 @@
 /**
  * The stack's file-only upkeep, each in a scratch dir: the dev CA and the
  * localhost certificate are made once and remade only when missing, expiring
- * or no longer matching. (Integration project: ensureTls runs the real openssl.)
+ * or no longer matching; the trim removes old caught mails and empties big logs.
+ * (Integration project: ensureTls runs the real openssl.)
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackLayout } from '../../tools/devstack';
+import { stackLayout, trimStack, type StackInfo } from '../../tools/devstack';
 import { ensureTls } from '../../tools/devstack/tls';
 
 let tmp: string;
@@ -55,5 +56,33 @@ describe('ensureTls', () => {
     rmSync(l.caKey);
     expect(await ensureTls(l)).toEqual(['CA', 'localhost certificate']);
     expect(readFileSync(l.caCert)).not.toEqual(ca);
+  });
+});
+
+describe('trimStack', () => {
+  const info = (): StackInfo => ({ dir: tmp, smtp: { host: '127.0.0.1', port: 0, mailDir: join(tmp, 'mail') } }) as unknown as StackInfo;
+
+  it('removes mails caught before the given time and keeps later ones', () => {
+    const mail = join(tmp, 'mail');
+    mkdirSync(mail);
+    mkdirSync(`${mail}.tmp`);
+    const now = Date.now();
+    for (const t of [now - 86400_000, now - 1000]) writeFileSync(join(mail, `${t}-abcdef.eml`), 'old');
+    writeFileSync(join(`${mail}.tmp`, `${now - 1000}-dead.eml`), 'half');
+    writeFileSync(join(mail, `${now + 5}-123456.eml`), 'new');
+    expect(trimStack(info(), now).mails).toBe(2);
+    expect(readdirSync(mail)).toEqual([`${now + 5}-123456.eml`]);
+    expect(readdirSync(`${mail}.tmp`)).toEqual([]);
+  });
+
+  it('empties logs over the limit, in place, and leaves small ones', () => {
+    const logs = join(tmp, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'big.log'), 'x'.repeat(2048));
+    writeFileSync(join(logs, 'small.log'), 'y'.repeat(100));
+    const res = trimStack(info(), Date.now(), 1024);
+    expect(res.logs).toEqual([join(logs, 'big.log')]);
+    expect(readFileSync(join(logs, 'big.log'), 'utf8')).toMatch(/^--- .* emptied by the stack trim \(was 2048 bytes\)\n$/);
+    expect(readFileSync(join(logs, 'small.log'), 'utf8')).toBe('y'.repeat(100));
   });
 });
