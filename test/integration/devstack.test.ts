@@ -381,6 +381,30 @@ describe('outages', () => {
     expect(await mailmanVersions()).toBe(200);
   }, 90000);
 
+  it('Redis keeps what a MULTI/EXEC wrote across a restart (the AOF replays it despite the ACL)', async () => {
+    const key = `devstack-test:${randomBytes(4).toString('hex')}`;
+    const redis = new IORedis(stack.redis.url, { ...redisAuth(stack), maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.multi().set(`${key}:a`, '1').set(`${key}:b`, '2').exec();
+      await redis.quit();
+      try {
+        await stopService(stack, 'redis');
+      } finally {
+        await startService(stack, 'redis');
+      }
+      const after = new IORedis(stack.redis.url, { ...redisAuth(stack), maxRetriesPerRequest: 1 });
+      try {
+        expect(await after.mget(`${key}:a`, `${key}:b`)).toEqual(['1', '2']);
+        await after.del(`${key}:a`, `${key}:b`);
+      } finally {
+        after.disconnect();
+      }
+    } finally {
+      redis.disconnect();
+    }
+  }, 60000);
+
   it('MariaDB and PostgreSQL come back with their data: the admin users still log in', async () => {
     const mysql = () => withEnvSh(`mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD" -N -e 'select 1'`);
     const psql = () => withEnvSh(`psql -X -At -c 'select 1'`);

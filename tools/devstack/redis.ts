@@ -32,7 +32,12 @@ databases 16
 
 # No anonymous access: the default user is off; ceod authenticates as ${REDIS_USER}
 # (password in the stack's secrets/redis-password, given here as its SHA-256).
-user default off
+# The default user keeps its permissions although off: Redis 7.0 replays the AOF
+# as that user and, if it may run nothing, drops every MULTI/EXEC on a restart
+# ("NOPERM ACLs rules changed between the moment the transaction was accumulated
+# and the EXEC call"), i.e. most of BullMQ's and the job store's writes. Off, it
+# still cannot be logged in as.
+user default off ~* &* +@all
 user ${REDIS_USER} on #${hash} ~* &* +@all
 
 # BullMQ: a queue must never lose keys to eviction, and survive a restart.
