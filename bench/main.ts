@@ -24,7 +24,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, Worker } from 'bullmq';
-import { startStack, stopStack, type StackInfo } from '../tools/devstack';
+import { redisAuth, startStack, stopStack, type StackInfo } from '../tools/devstack';
 import type { JobRecord } from '../src/core/model/job';
 import type { Role } from '../src/config/schema';
 import { startCeod, Tickets, type CeodCluster, type ProcName } from '../tools/devstack/ceod-cluster';
@@ -303,7 +303,7 @@ async function scenarioOverhead(info: StackInfo, configFile: string): Promise<vo
   say(`scenario 3: ${NOOP_JOBS} jobs of 8 no-op steps over two roles vs ${NOOP_JOBS * 8} raw BullMQ no-op jobs`);
   const opened: IORedis[] = [];
   const conn = () => {
-    const c = new IORedis(info.redis.url, { maxRetriesPerRequest: null });
+    const c = new IORedis(info.redis.url, { ...redisAuth(info), maxRetriesPerRequest: null });
     opened.push(c);
     return c;
   };
@@ -499,7 +499,7 @@ async function scenarioSse(ctx: Ctx): Promise<void> {
   const config = loadConfig(ctx.cluster.configs.db);
   const opened: IORedis[] = [];
   const conn = () => {
-    const c = new IORedis(ctx.info.redis.url, { maxRetriesPerRequest: null });
+    const c = new IORedis(ctx.info.redis.url, { ...redisAuth(ctx.info), maxRetriesPerRequest: null });
     opened.push(c);
     return c;
   };
@@ -634,7 +634,7 @@ async function main(): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const ctx: Ctx = { info, cluster, tickets, agent };
   if (!SPNEGO_EVERY_REQUEST) ctx.cookie = await sessionCookie(ctx);
-  const redis = new IORedis(info.redis.url);
+  const redis = new IORedis(info.redis.url, redisAuth(info));
   const only = flag('--only')?.split(',');
   const want = (s: string) => !only || only.includes(s);
   try {

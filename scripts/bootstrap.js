@@ -20,8 +20,19 @@ const DEBIAN_PACKAGES = [
   'libkrb5-dev',
   'libsasl2-modules-gssapi-mit',
   'redis-server',
+  // Redis Sentinel, and `ss` (iproute2) to see who holds a port.
+  'redis-sentinel',
+  'iproute2',
   'mailman3',
+  'mariadb-server',
+  'mariadb-client',
+  'postgresql',
+  'postgresql-client',
+  // The stack's dev CA and localhost certificate.
+  'openssl',
   'curl',
+  // Headless browser for the tests of pages (large: ~40 s to install).
+  'chromium',
 ];
 /** Installed without recommends: only its CLI is needed, to validate docker-compose.yml. */
 const DEBIAN_PACKAGES_NO_RECOMMENDS = ['docker-compose'];

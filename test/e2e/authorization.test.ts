@@ -12,7 +12,7 @@ import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/core/log';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 
 const stack = testStack();
 const newUid = () => `z${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
@@ -116,7 +116,7 @@ const jobCount = () => countJobs(redis, cluster);
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'authz' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
   victim = newUid();
   doomed = newUid();
   doomed2 = newUid();

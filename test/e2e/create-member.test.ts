@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import IORedis, { type Redis } from 'ioredis';
 import { parse, stringify } from 'ini';
 import { call, type CeodCluster, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
-import { startService, stopService, testStack } from '../helpers/stack';
+import { startService, stopService, redisAuth, testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapUsers, mailmanMembers, mailsMentioning, principal } from '../helpers/verify';
 
 const exec = promisify(execFile);
@@ -35,7 +35,7 @@ let redis: Redis;
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'create' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 60_000);
 
 afterAll(async () => {

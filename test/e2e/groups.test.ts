@@ -9,7 +9,7 @@ import { chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapSudoRoles, ldapUsers, mailmanMembers } from '../helpers/verify';
 
 const stack = testStack();
@@ -23,7 +23,7 @@ let redis: Redis;
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'groups' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import IORedis, { type Redis } from 'ioredis';
 import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 import { mailmanMembers } from '../helpers/verify';
 
 const stack = testStack();
@@ -38,7 +38,7 @@ beforeAll(async () => {
   tickets = await seedTickets(stack);
   for (const l of [list, doomedList]) expect(await rest('POST', '/lists', { fqdn_listname: `${l}@${domain}` })).toBe(201);
   cluster = await startCeod(stack, { name: 'lists' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 60_000);
 
 afterAll(async () => {

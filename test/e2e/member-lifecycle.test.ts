@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import IORedis, { type Redis } from 'ioredis';
 import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 import { home, ldapGroups, ldapUsers, mailmanMembers, principal } from '../helpers/verify';
 
 const exec = promisify(execFile);
@@ -24,7 +24,7 @@ let redis: Redis;
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'life' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 60_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { ldapOptions } from '../../src/compose';
 import { createLdap } from '../../src/ldap';
 import type { Ldap } from '../../src/core/ports';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitFor, waitForJob, seedTickets } from '../helpers/ceod';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 import { ldapGroups, ldapsearch, mailmanMembers } from '../helpers/verify';
 
 const stack = testStack();
@@ -34,7 +34,7 @@ let club: string;
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'positions' });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
   ldap = createLdap(ldapOptions(loadConfig(stack.configs.admin)));
   [a, b, c, d, e, club] = Array.from({ length: 6 }, newUid) as [string, string, string, string, string, string];
   const created = await Promise.all([a, b, c, d, e].map((uid) => call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid))));

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import fc from 'fast-check';
 import { call, type CeodCluster, type ProcName, startCeod, Tickets } from '../helpers/ceod';
-import { startService, stopService, testStack, type ServiceName } from '../helpers/stack';
+import { startService, stopService, redisAuth, testStack, type ServiceName } from '../helpers/stack';
 import { ldapsearch } from '../helpers/verify';
 import {
   type Accepted,
@@ -64,7 +64,7 @@ beforeAll(async () => {
     name: 'faults',
     edits: { all: { ceod: { step_backoff_ms: 500, step_backoff_max_ms: 8000, step_attempts: 10, worker_concurrency: 8 } } },
   });
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 90_000);
 
 afterAll(async () => {

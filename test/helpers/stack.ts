@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 import type { StackInfo } from '../../tools/devstack';
 
 export { startService, stopService } from '../../tools/devstack';
+/** The stack's Redis refuses anonymous clients: `new IORedis(stack.redis.url, { ...redisAuth(stack), … })`. */
+export { redisAuth } from '../../tools/devstack';
 export type { ServiceName, StackInfo } from '../../tools/devstack';
 
 /** Where the test stack lives (override with CEOD_TEST_STACK_DIR, e.g. for a second checkout). */

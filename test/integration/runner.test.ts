@@ -15,7 +15,7 @@ import type { JobType, StepDef } from '../../src/jobs/step';
 import { type BullmqQueue, stepJobId } from '../../src/workers/bullmq-queue';
 import { Runner } from '../../src/workers/runner';
 import { testConfig, uniquePrefix } from '../helpers/config';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 
 const stack = testStack();
 const prefix = uniquePrefix('runner');
@@ -73,7 +73,7 @@ let coordination: Coordination;
 const runners: Runner[] = [];
 
 beforeAll(async () => {
-  redis = new IORedis(stack.redis.url, { maxRetriesPerRequest: null });
+  redis = new IORedis(stack.redis.url, { ...redisAuth(stack), maxRetriesPerRequest: null });
   const fast = { step_backoff_ms: 20, step_backoff_max_ms: 50, step_attempts: 4, worker_concurrency: 4 };
   ({ store, queue: dispatcher, coordination } = redisServices(testConfig(stack, 'admin', { ceod: fast, redis: { prefix } }), redis));
   const adapters = {} as Adapters; // these steps touch no server

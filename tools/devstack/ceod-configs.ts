@@ -61,7 +61,8 @@ export function ceodConfigText(info: StackInfo, name: CeodName): string {
         admin_keytab: info.krb5.adminKeytab,
       },
     ],
-    ['redis', { url: info.redis.url }],
+    // The default user is off in the stack's Redis: ceod logs in as its ACL user.
+    ['redis', { url: info.redis.url, username: info.redis.user, password_file: info.redis.passwordFile }],
     ['members', { min_id: 20001, max_id: 29999, home_root: info.homeRoot, skel: info.skelDir }],
     ['clubs', { min_id: 30001, max_id: 39999, home_root: info.homeRoot }],
     [

@@ -33,9 +33,12 @@ function summary(info: StackInfo, withCeod: boolean, elapsedMs: number): string 
     `  LDAP      ${info.ldap.url}  base ${info.ldap.baseDn}  admin ${info.ldap.adminDn}`,
     `  Kerberos  realm ${info.realm}  kdc ${info.krb5.kdcAddress}  kadmind ${info.krb5.kadmindAddress}  kpasswd ${info.krb5.kpasswdAddress}`,
     `            keytabs ${info.krb5.serviceKeytab} (${info.krb5.servicePrincipal}), ${info.krb5.adminKeytab} (${info.krb5.adminPrincipal})`,
-    `  Redis     ${info.redis.url}`,
+    `  Redis     ${info.redis.url}  user ${info.redis.user} (the default user is off; REDIS_URL in env.sh has the password)`,
     `  Mailman   ${info.mailman.url}  user ${info.mailman.user}  lists ${info.mailman.lists.join(', ')}`,
     `  SMTP      smtp://${info.smtp.host}:${info.smtp.port}  catches into ${info.smtp.mailDir}`,
+    `  MariaDB   ${info.mysql.host}:${info.mysql.port}  socket ${info.mysql.socket}  admin ${info.mysql.adminUser}`,
+    `  Postgres  ${info.postgres.host}:${info.postgres.port}  admin ${info.postgres.adminUser}`,
+    `  TLS       CA ${info.tls.caFile}  cert for localhost ${info.tls.certFile}`,
     `  ceod API  ${info.ceod.url}${withCeod ? '  (api + workers admin, fs, mail, db)' : '  (not started: --with-ceod)'}`,
     `  Users     ${Object.values(u).map((x) => `${x.uid}${x.groups.length ? ` (${x.groups.join(', ')})` : ''}`).join(', ')}; passwords in env.sh`,
     `  Homes     ${info.homeRoot}   skel ${info.skelDir}`,
@@ -47,6 +50,7 @@ function summary(info: StackInfo, withCeod: boolean, elapsedMs: number): string 
     '  echo "$CTDALEK_PASSWORD" | kinit ctdalek',
     '  curl --negotiate -u : --service-name ceod "$CEOD_URL/api/members/ctdalek"',
     '  ldapsearch -x -H "$LDAPURI" -b "$LDAP_BASE" uid=ctdalek',
+    `  mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD"; psql`,
     `  kadmin -k -t "$KADMIN_KEYTAB" -p "$KADMIN_PRINCIPAL" -q 'getprinc ctdalek'`,
   ];
   return lines.join('\n');

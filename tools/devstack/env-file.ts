@@ -22,10 +22,26 @@ export function envFileText(info: StackInfo): string {
     ['LDAP_ADMIN_PASSWORD', info.ldap.adminPassword],
     ['KADMIN_KEYTAB', info.krb5.adminKeytab],
     ['KADMIN_PRINCIPAL', info.krb5.adminPrincipal],
-    ['REDIS_URL', info.redis.url],
+    // With the ceod user's credentials (the default user is off): redis-cli -u and ioredis take it as it is.
+    ['REDIS_URL', info.redis.authUrl],
     ['MAILMAN_URL', info.mailman.url],
     ['MAILMAN_USER', info.mailman.user],
     ['MAILMAN_PASSWORD', info.mailman.password],
+    // MYSQL_HOST is also the mysql client's default host (MYSQL_UNIX_PORT would not be: /etc/mysql's client socket wins).
+    ['MYSQL_HOST', info.mysql.host],
+    ['MYSQL_PORT', info.mysql.port],
+    ['MYSQL_ADMIN_USER', info.mysql.adminUser],
+    ['MYSQL_ADMIN_PASSWORD', info.mysql.adminPassword],
+    // libpq's own variables: plain psql connects as the admin.
+    ['PGHOST', info.postgres.host],
+    ['PGPORT', info.postgres.port],
+    ['PGUSER', info.postgres.adminUser],
+    ['PGPASSWORD', info.postgres.adminPassword],
+    ['PGDATABASE', 'postgres'],
+    // The stack's dev CA. Note CURL_CA_BUNDLE replaces curl's system CAs in this shell.
+    ['CEOD_CA_FILE', info.tls.caFile],
+    ['CURL_CA_BUNDLE', info.tls.caFile],
+    ['NODE_EXTRA_CA_CERTS', info.tls.caFile],
     ['CEOD_HOME_ROOT', info.homeRoot],
     ['CEOD_MAIL_DIR', info.smtp.mailDir],
     ['CTDALEK_PASSWORD', info.users.ctdalek.password],
@@ -43,6 +59,9 @@ ${vars.map(([k, v]) => `export ${k}=${q(v)}`).join('\n')}
 #   kadmin -k -t "$KADMIN_KEYTAB" -p "$KADMIN_PRINCIPAL" -q 'getprinc ctdalek'
 #   curl -s -u "$MAILMAN_USER:$MAILMAN_PASSWORD" "$MAILMAN_URL/lists"
 #   redis-cli -u "$REDIS_URL" ping
+#   mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ADMIN_USER" -p"$MYSQL_ADMIN_PASSWORD" -e 'show databases'
+#   psql -c 'select current_user, version()'
+#   openssl verify -CAfile "$CEOD_CA_FILE" ${info.tls.certFile}
 #   curl --negotiate -u : --service-name ceod "$CEOD_URL/api/members/ctdalek"
 #   ls "$CEOD_MAIL_DIR"
 `;

@@ -2,8 +2,10 @@
 // Not re-exported here: ./ceod-cluster loads the native kerberos module, which jest's globalSetup (it imports this index) must not load into a process that later runs tests in band.
 export { startStack, upStack, stopStack, startService, stopService, stopProcesses, stackStatus, type UpResult } from './stack';
 export { readStackInfo } from './stack-info';
-export { acquireLease, releaseLease } from './stack-lock';
+export { acquireLease, otherLeases, releaseLease } from './stack-lock';
+export { trimStack } from './trim';
 export { stackLayout } from './layout';
+export { redisAuth } from './redis';
 export { PORT_OFFSETS, BASE_PORTS, stackPorts } from './ports';
 export { DevstackError } from './processes';
 export * from './types';

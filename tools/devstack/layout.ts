@@ -49,6 +49,21 @@ export function stackLayout(dir: string) {
     mailmanCfg: p('mailman', 'mailman.cfg'),
     mailmanVar: p('mailman', 'var'),
     mailDir: p('mail'),
+    mariadbDir: p('mariadb'),
+    mariadbData: p('mariadb', 'data'),
+    // In run/ (short): a unix socket path may not exceed 107 bytes.
+    mariadbSocket: p('run', 'mysqld.sock'),
+    // Owned by the postgres user when the stack runs as root (postgres refuses root).
+    postgresDir: p('postgres'),
+    postgresData: p('postgres', 'data'),
+    postgresSocketDir: p('postgres', 'run'),
+    postgresHba: p('postgres', 'pg_hba.conf'),
+    postgresIdent: p('postgres', 'pg_ident.conf'),
+    tlsDir: p('tls'),
+    caKey: p('tls', 'ca.key'),
+    caCert: p('tls', 'ca.crt'),
+    serverKey: p('tls', 'localhost.key'),
+    serverCert: p('tls', 'localhost.crt'),
     homeRoot: p('users'),
     skelDir: p('skel'),
   };

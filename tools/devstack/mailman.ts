@@ -78,21 +78,39 @@ async function rest(info: StackInfo, method: string, path: string, form?: Record
   return { status: res.status, body: await res.text() };
 }
 
-/** Creates the domain and the lists that are missing; returns the lists it created. */
-export async function ensureMailmanSeed(info: StackInfo): Promise<string[]> {
+/** Sets the list's subscription policy and advertising as `info.mailman.listPolicies` says, if they differ; resolves true if it changed them. */
+async function ensureListPolicy(info: StackInfo, list: string): Promise<boolean> {
+  const want = info.mailman.listPolicies[list];
+  if (!want) return false;
+  const path = `/lists/${list}.${info.mailman.listDomain}/config`;
+  const got = await rest(info, 'GET', path);
+  if (got.status !== 200) throw new DevstackError(`mailman: GET ${path} answered ${got.status}: ${got.body}`);
+  const config = JSON.parse(got.body) as { subscription_policy?: string; advertised?: boolean };
+  if (config.subscription_policy === want.subscription_policy && config.advertised === want.advertised) return false;
+  // PATCH with form fields: Mailman takes booleans as "true"/"false".
+  const patched = await rest(info, 'PATCH', path, { subscription_policy: want.subscription_policy, advertised: String(want.advertised) });
+  if (patched.status !== 204) throw new DevstackError(`mailman: PATCH ${path} answered ${patched.status}: ${patched.body}`);
+  return true;
+}
+
+/** Creates the domain and the lists that are missing and sets their policies; returns the lists it created or changed. */
+export async function ensureMailmanSeed(info: StackInfo): Promise<{ created: string[]; configured: string[] }> {
   const domain = await rest(info, 'POST', '/domains', { mail_host: info.mailman.listDomain });
   if (domain.status !== 201 && !(domain.status === 400 && /duplicate/i.test(domain.body))) {
     throw new DevstackError(`mailman: POST /domains answered ${domain.status}: ${domain.body}`);
   }
   const created: string[] = [];
+  const configured: string[] = [];
   for (const list of SEED_LISTS) {
     const got = await rest(info, 'GET', `/lists/${list}.${info.mailman.listDomain}`);
-    if (got.status === 200) continue;
-    const made = await rest(info, 'POST', '/lists', { fqdn_listname: `${list}@${info.mailman.listDomain}` });
-    if (made.status === 201) created.push(list);
-    else if (!(made.status === 400 && /already exists/i.test(made.body))) {
-      throw new DevstackError(`mailman: creating list ${list} answered ${made.status}: ${made.body}`);
+    if (got.status !== 200) {
+      const made = await rest(info, 'POST', '/lists', { fqdn_listname: `${list}@${info.mailman.listDomain}` });
+      if (made.status === 201) created.push(list);
+      else if (!(made.status === 400 && /already exists/i.test(made.body))) {
+        throw new DevstackError(`mailman: creating list ${list} answered ${made.status}: ${made.body}`);
+      }
     }
+    if (await ensureListPolicy(info, list)) configured.push(list);
   }
-  return created;
+  return { created, configured };
 }

@@ -6,8 +6,10 @@
  * | ------ | ---------------------------------------- | ----------- | ------------- | ------------- |
  * | +25    | SMTP catcher (also Mailman's outgoing)   | 17025       | 27025         | 37025         |
  * | +88    | krb5kdc (TCP and UDP)                    | 17088       | 27088         | 37088         |
+ * | +306   | MariaDB                                  | 17306       | 27306         | 37306         |
  * | +379   | Redis                                    | 17379       | 27379         | 37379         |
  * | +389   | slapd                                    | 17389       | 27389         | 37389         |
+ * | +432   | PostgreSQL                               | 17432       | 27432         | 37432         |
  * | +464   | kpasswd (served by kadmind)              | 17464       | 27464         | 37464         |
  * | +749   | kadmind                                  | 17749       | 27749         | 37749         |
  * | +801   | Mailman REST API                         | 17801       | 27801         | 37801         |
@@ -19,8 +21,10 @@ import type { StackPorts } from './types';
 export const PORT_OFFSETS: Readonly<StackPorts> = Object.freeze({
   smtp: 25,
   kdc: 88,
+  mysql: 306,
   redis: 379,
   ldap: 389,
+  postgres: 432,
   kpasswd: 464,
   kadmind: 749,
   mailmanRest: 801,

@@ -26,7 +26,7 @@ function converse(
     sock.on('close', () => finish(false));
     sock.on('connect', () => {
       if (!check) return finish(true);
-      if (send !== null) sock.write(send);
+      if (send !== null) sock.write(send, 'latin1');
     });
     sock.on('data', (chunk) => {
       if (!check) return;
@@ -42,9 +42,48 @@ export function tcpAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   return converse(port, timeoutMs, null, null);
 }
 
-/** Redis answers PING with PONG (not -LOADING while it replays its AOF). */
-export function redisAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
-  return converse(port, timeoutMs, 'PING\r\n', (r) => (r.includes('\r\n') ? r.startsWith('+PONG') : null));
+/** A command in the RESP protocol (safe for any argument, unlike an inline command). */
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+/**
+ * Redis accepts `auth` and answers PING with PONG (not -LOADING while it
+ * replays its AOF). Without `auth`, PING as the default user (a Redis with no ACL).
+ */
+export function redisAnswers(port: number, auth?: { username: string; password: string }, timeoutMs = 1000): Promise<boolean> {
+  if (!auth) return converse(port, timeoutMs, resp('PING'), (r) => (r.includes('\r\n') ? r.startsWith('+PONG') : null));
+  return converse(port, timeoutMs, resp('AUTH', auth.username, auth.password) + resp('PING'), (r) => {
+    const lines = r.split('\r\n');
+    if (lines.length < 2) return null;
+    if (lines[0] !== '+OK') return false; // -WRONGPASS: not ours, or configured otherwise
+    return lines.length < 3 ? null : lines[1] === '+PONG';
+  });
+}
+
+/**
+ * MariaDB greets a new connection only once startup, including InnoDB
+ * recovery, is over: with its handshake (protocol version 10), or with an
+ * error packet (0xff) such as 1130 "host not allowed" while no account
+ * matches 127.0.0.1 yet (before the admin user is made). Either is an answer.
+ */
+export function mysqlAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+  return converse(port, timeoutMs, null, (r) => (r.length < 5 ? null : r.charCodeAt(4) === 0x0a || r.charCodeAt(4) === 0xff));
+}
+
+/**
+ * PostgreSQL asks for authentication (message 'R') in reply to a startup
+ * message; while it starts up or recovers it replies with an error ('E',
+ * "the database system is starting up"). The connection is then dropped
+ * before authenticating, which the server does not log.
+ */
+export function postgresAnswers(port: number, user: string, timeoutMs = 1000): Promise<boolean> {
+  const params = Buffer.from(`user\0${user}\0database\0postgres\0\0`, 'latin1');
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + params.length, 0);
+  head.writeInt32BE(196608, 4); // protocol 3.0
+  const startup = Buffer.concat([head, params]).toString('latin1');
+  return converse(port, timeoutMs, startup, (r) => (r.length < 1 ? null : r[0] === 'R'));
 }
 
 /** An SMTP server sends its 220 greeting. */

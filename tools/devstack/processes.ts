@@ -3,12 +3,29 @@
  * whether it still runs, stop it with a bounded wait, wait until it answers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync, readSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A process of the stack could not be started, did not answer, or would not stop. */
 export class DevstackError extends Error {
   override readonly name = 'DevstackError';
+}
+
+/** Finds a server binary: on PATH, else in the sbin dirs a non-root PATH lacks. */
+export function findBinary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = join(d, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new DevstackError(`${name} not found on PATH or in /usr/sbin; install the Debian packages (node scripts/bootstrap.js)`);
 }
 
 export interface SpawnSpec {
@@ -20,6 +37,9 @@ export interface SpawnSpec {
   cwd: string;
   logFile: string;
   pidFile: string;
+  /** Run as this user and group (a server that refuses root, started by root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Spawns `spec` in its own session, stdout+stderr appended to its log, no stdin, and records its pid. */
@@ -32,6 +52,8 @@ export function spawnDetached(spec: SpawnSpec): ChildProcess {
       env: spec.env,
       detached: true,
       stdio: ['ignore', fd, fd],
+      ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
+      ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
     });
     if (child.pid === undefined) {
       throw new DevstackError(`${spec.name}: cannot spawn ${spec.cmd} (is it installed?); see ${spec.logFile}`);

@@ -12,11 +12,18 @@ export interface StackSecrets {
   ldapAdminPassword: string;
   kdcMasterPassword: string;
   mailmanPassword: string;
+  redisPassword: string;
+  mysqlAdminPassword: string;
+  postgresAdminPassword: string;
   userPasswords: Record<SeedUid, string>;
   files: {
     ldapAdminPassword: string;
     kdcMasterPassword: string;
     mailmanPassword: string;
+    /** The Redis ACL user ceod's password (ceod reads it through [redis] password_file). */
+    redisPassword: string;
+    mysqlAdminPassword: string;
+    postgresAdminPassword: string;
     /** 32 random bytes, base64: ceod's key for secrets in job results. */
     secretsKey: string;
   };
@@ -53,6 +60,9 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     ldapAdminPassword: f('ldap-admin-password'),
     kdcMasterPassword: f('kdc-master-password'),
     mailmanPassword: f('mailman-password'),
+    redisPassword: f('redis-password'),
+    mysqlAdminPassword: f('mysql-admin-password'),
+    postgresAdminPassword: f('postgres-admin-password'),
     secretsKey: f('secrets-key'),
   };
   generateOnce(files.secretsKey, () => randomBytes(32).toString('base64'));
@@ -62,6 +72,9 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     ldapAdminPassword: generateOnce(files.ldapAdminPassword, newPassword),
     kdcMasterPassword: generateOnce(files.kdcMasterPassword, newPassword),
     mailmanPassword: generateOnce(files.mailmanPassword, newPassword),
+    redisPassword: generateOnce(files.redisPassword, newPassword),
+    mysqlAdminPassword: generateOnce(files.mysqlAdminPassword, newPassword),
+    postgresAdminPassword: generateOnce(files.postgresAdminPassword, newPassword),
     userPasswords,
     files,
   };

@@ -3,7 +3,7 @@
  * groups, their principals and the mailing lists the configs name. Numbers sit
  * in the configured ranges (members 20001.., clubs 30001.., system groups 10001..).
  */
-import type { SeedUid } from './types';
+import type { ListPolicy, SeedUid } from './types';
 
 export const REALM = 'CSCLUB.INTERNAL';
 export const BASE_DOMAIN = 'csclub.internal';
@@ -49,6 +49,21 @@ export const SEED_GROUPS: readonly SeedGroup[] = [
 
 /** Mailing lists (short names, domain BASE_DOMAIN): the new-member list, the announce list, syscom's auxiliary lists, exec. */
 export const SEED_LISTS: readonly string[] = ['csc-general', 'ceo', 'syscom', 'syscom-alerts', 'exec'];
+
+/**
+ * How each list admits subscribers. csc-general is the open list every new
+ * member joins; syscom is moderated and unadvertised, as a staff list is (the
+ * case that self-service subscription must refuse). The rest keep Mailman's
+ * defaults.
+ */
+const OPEN: ListPolicy = { subscription_policy: 'confirm', advertised: true };
+export const SEED_LIST_POLICIES: Readonly<Record<string, ListPolicy>> = {
+  'csc-general': OPEN,
+  ceo: OPEN,
+  syscom: { subscription_policy: 'moderate', advertised: false },
+  'syscom-alerts': OPEN,
+  exec: OPEN,
+};
 
 export const userDn = (uid: string) => `uid=${uid},${USERS_BASE}`;
 export const groupDn = (cn: string) => `cn=${cn},${GROUPS_BASE}`;

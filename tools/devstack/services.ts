@@ -2,14 +2,19 @@
  * The processes of a stack as data: how each is spawned, how to tell it
  * answers, how it is stopped. `stack.ts` runs them all the same way.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO_ROOT, logFile, pidFile, stackLayout } from './layout';
 import { krb5ServerEnv } from './krb5';
 import { MAILMAN_MASTER } from './mailman';
-import { DevstackError, type SpawnSpec } from './processes';
-import { basicAuth, httpAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
+import { mariadbdArgs } from './mariadb';
+import { postgresArgs, postgresBinDir, postgresRunAs } from './postgres';
+import { redisAuth } from './redis';
+import { DevstackError, findBinary, type SpawnSpec } from './processes';
+import { basicAuth, httpAnswers, mysqlAnswers, postgresAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
 import type { CeodName, ServiceName, StackInfo } from './types';
+
+export { findBinary };
 
 export interface ProcessSpec {
   name: ServiceName | `ceod-${CeodName}`;
@@ -23,22 +28,6 @@ export interface ProcessSpec {
   readyTimeoutMs: number;
   logFile: string;
   pidFile: string;
-}
-
-/** Finds a server binary: on PATH, else in the sbin dirs a non-root PATH lacks. */
-export function findBinary(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const d of dirs) {
-    if (!d) continue;
-    const p = join(d, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new DevstackError(`${name} not found on PATH or in /usr/sbin; install the Debian packages (node scripts/bootstrap.js)`);
 }
 
 /** A copy of our environment without anything that would redirect Kerberos clients. */
@@ -120,7 +109,8 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
       return {
         ...common,
         spawn: spec(findBinary('redis-server'), [info.redis.configFile]),
-        probe: () => redisAnswers(info.ports.redis),
+        // As ceod: the default user is off, so an answer also proves the ACL took.
+        probe: () => redisAnswers(info.ports.redis, info.redis.user ? redisAuth(info) : undefined),
         endpoint: info.redis.url,
       };
     case 'mailman':
@@ -149,6 +139,32 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
         },
         probe: () => smtpAnswers(info.smtp.port),
         endpoint: `smtp://${info.smtp.host}:${info.smtp.port}`,
+      };
+    // The two below resolve binaries and read info.mysql / info.postgres only
+    // when spawned: `status` and `down` work on a stack.json from before they existed.
+    case 'mariadb':
+      return {
+        ...common,
+        // InnoDB flushes its buffer pool on a clean shutdown: allow for it.
+        graceMs: 30000,
+        spawn: () => spec(findBinary('mariadbd'), mariadbdArgs(info))(),
+        probe: () => mysqlAnswers(info.ports.mysql),
+        endpoint: `mysql://127.0.0.1:${info.ports.mysql}`,
+      };
+    case 'postgres':
+      return {
+        ...common,
+        // SIGINT is the fast shutdown (SIGTERM would wait for every client to leave).
+        stopSignal: 'SIGINT',
+        graceMs: 30000,
+        spawn: () => {
+          const who = postgresRunAs();
+          const s = spec(join(postgresBinDir().dir, 'postgres'), postgresArgs(info))();
+          // postgres refuses root; its dir is owned by the user it runs as.
+          return { ...s, cwd: layout.postgresDir, ...(who ? { uid: who.uid, gid: who.gid } : {}) };
+        },
+        probe: () => postgresAnswers(info.ports.postgres, info.postgres?.adminUser ?? 'postgres'),
+        endpoint: `postgresql://127.0.0.1:${info.ports.postgres}`,
       };
   }
 }

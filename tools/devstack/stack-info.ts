@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackLayout } from './layout';
+import { MYSQL_ADMIN_USER } from './mariadb';
 import { stackPorts } from './ports';
+import { POSTGRES_ADMIN_USER } from './postgres';
+import { REDIS_USER } from './redis';
 import type { StackSecrets } from './secrets';
 import {
   ADMIN_DN,
@@ -14,6 +17,7 @@ import {
   REALM,
   SEED_GROUPS,
   SEED_LISTS,
+  SEED_LIST_POLICIES,
   SEED_USERS,
   SERVICE_PRINCIPAL,
   SUDO_BASE,
@@ -76,7 +80,17 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       adminKeytab: l.adminKeytab,
       userCcache: `FILE:${l.userCcache}`,
     },
-    redis: { url: `redis://127.0.0.1:${ports.redis}`, host: '127.0.0.1', port: ports.redis, dir: l.redisDir, configFile: l.redisConf },
+    redis: {
+      url: `redis://127.0.0.1:${ports.redis}`,
+      authUrl: `redis://${REDIS_USER}:${encodeURIComponent(secrets.redisPassword)}@127.0.0.1:${ports.redis}`,
+      host: '127.0.0.1',
+      port: ports.redis,
+      user: REDIS_USER,
+      password: secrets.redisPassword,
+      passwordFile: secrets.files.redisPassword,
+      dir: l.redisDir,
+      configFile: l.redisConf,
+    },
     mailman: {
       url: `http://127.0.0.1:${ports.mailmanRest}/3.1`,
       user: MAILMAN_USER,
@@ -86,8 +100,28 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       varDir: l.mailmanVar,
       listDomain: BASE_DOMAIN,
       lists: [...SEED_LISTS],
+      listPolicies: Object.fromEntries(SEED_LISTS.map((list) => [list, { ...SEED_LIST_POLICIES[list]! }])),
     },
     smtp: { host: '127.0.0.1', port: ports.smtp, mailDir: l.mailDir },
+    mysql: {
+      host: '127.0.0.1',
+      port: ports.mysql,
+      adminUser: MYSQL_ADMIN_USER,
+      adminPassword: secrets.mysqlAdminPassword,
+      adminPasswordFile: secrets.files.mysqlAdminPassword,
+      socket: l.mariadbSocket,
+      dataDir: l.mariadbData,
+    },
+    postgres: {
+      host: '127.0.0.1',
+      port: ports.postgres,
+      adminUser: POSTGRES_ADMIN_USER,
+      adminPassword: secrets.postgresAdminPassword,
+      adminPasswordFile: secrets.files.postgresAdminPassword,
+      socketDir: l.postgresSocketDir,
+      dataDir: l.postgresData,
+    },
+    tls: { caFile: l.caCert, certFile: l.serverCert, keyFile: l.serverKey },
     ceod: { url: `http://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
     homeRoot: l.homeRoot,
     skelDir: l.skelDir,

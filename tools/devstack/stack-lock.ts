@@ -72,6 +72,24 @@ export function acquireLease(layout: StackLayout, pid = process.pid): void {
   writeFileSync(join(layout.leaseDir, String(pid)), `${new Date().toISOString()}\n`);
 }
 
+/** How many live processes other than `pid` hold a lease (dead holders' leases are dropped). */
+export function otherLeases(layout: StackLayout, pid = process.pid): number {
+  let names: string[];
+  try {
+    names = readdirSync(layout.leaseDir);
+  } catch {
+    return 0;
+  }
+  let live = 0;
+  for (const n of names) {
+    const holder = Number.parseInt(n, 10);
+    if (holder === pid) continue;
+    if (!Number.isInteger(holder) || !pidAlive(holder)) rmSync(join(layout.leaseDir, n), { force: true });
+    else live++;
+  }
+  return live;
+}
+
 /** Drops `pid`'s lease (and those of dead processes); returns how many live leases remain. */
 export function releaseLease(layout: StackLayout, pid = process.pid): number {
   let names: string[];

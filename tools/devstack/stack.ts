@@ -2,9 +2,11 @@
  * Starting and stopping a whole stack, or one of its servers.
  *
  * Start: write every config (they derive from the dir, base port and secrets,
- * so rewriting is harmless), create the realm once, spawn the servers that are
- * not running — in parallel — wait until each answers, then ensure the seed.
- * A start on a stack that is fully up only checks it answers.
+ * so rewriting is harmless), create the realm, the database dirs and the dev CA
+ * once, spawn the servers that are not running — in parallel — wait until each
+ * answers, then ensure the seed and the database admin users. A server whose
+ * config changed (an upgrade of this code) is restarted. A start on a stack
+ * that is fully up only checks it answers.
  */
 import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ import { writeEnvFile } from './env-file';
 import { ensureRealm, writeKrb5Config } from './krb5';
 import { stackLayout, type StackLayout } from './layout';
 import { ensureMailmanSeed, writeMailmanConfig } from './mailman';
+import { ensureMariadbAdmin, ensureMariadbData } from './mariadb';
+import { ensurePostgresAdmin, ensurePostgresData, writePostgresConfig } from './postgres';
 import { DevstackError, isOurProcess, logTail, readPid, removePidFile, spawnDetached, stopPid, waitUntilAnswers } from './processes';
 import { tcpAnswers } from './probes';
 import { writeRedisConfig } from './redis';
@@ -22,6 +26,7 @@ import { ceodSpec, serviceSpec, type ProcessSpec } from './services';
 import { ensureLdapSeed, writeSlapdConfig } from './slapd';
 import { buildStackInfo, readStackInfo } from './stack-info';
 import { withStackLock } from './stack-lock';
+import { ensureTls } from './tls';
 import { CEOD_NAMES, SERVICE_NAMES, type CeodName, type ProcessStatus, type ServiceName, type StackInfo, type StartOptions } from './types';
 
 type ProcName = ProcessSpec['name'];
@@ -53,6 +58,10 @@ function portOf(info: StackInfo, name: ProcName): number | null {
       return info.ports.mailmanRest;
     case 'smtp':
       return info.ports.smtp;
+    case 'mariadb':
+      return info.ports.mysql;
+    case 'postgres':
+      return info.ports.postgres;
     case 'ceod-api':
       return info.ports.ceodApi;
     default:
@@ -118,22 +127,28 @@ function ensureSeedHomes(info: StackInfo): void {
   }
 }
 
-/** Writes everything that derives from the dir, the base port and the secrets. */
-function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSecrets): void {
-  for (const d of [layout.runDir, layout.logsDir, layout.hostsDir, layout.mailDir, layout.skelDir, layout.redisDir, layout.ldapDir, layout.mailmanDir]) {
+/**
+ * Writes everything that derives from the dir, the base port and the secrets.
+ * Returns the running-or-not servers whose config text changed, which must restart to apply it.
+ */
+function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSecrets): ServiceName[] {
+  for (const d of [layout.runDir, layout.logsDir, layout.hostsDir, layout.mailDir, layout.skelDir, layout.redisDir, layout.ldapDir, layout.mailmanDir, layout.mariadbDir]) {
     mkdirSync(d, { recursive: true });
   }
+  const changed: ServiceName[] = [];
   writeFileSync(layout.stackFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   writeEnvFile(info);
   writeSlapdConfig(layout, secrets.ldapAdminPassword);
   writeKrb5Config(layout, info.ports);
-  writeRedisConfig(layout, info.ports.redis);
+  if (writeRedisConfig(layout, info.ports.redis, secrets.redisPassword)) changed.push('redis');
   writeMailmanConfig(layout, info.ports, secrets.mailmanPassword);
+  writePostgresConfig(layout);
   writeCeodConfigs(info, layout.hostsDir);
   const bashrc = join(layout.skelDir, '.bashrc');
   if (!existsSync(bashrc)) {
     writeFileSync(bashrc, '# ~/.bashrc from the ceod dev stack skel\n[ -z "$PS1" ] && return\nPS1=\'\\u@\\h:\\w\\$ \'\nalias ll=\'ls -l\'\n');
   }
+  return changed;
 }
 
 /** Starts the ceod API and workers that are not running; waits for the API's /health and checks the workers stay up. */
@@ -180,17 +195,25 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
       }
       if (running.length === SERVICE_NAMES.length) {
         await Promise.all(SERVICE_NAMES.map((n) => ensureRunning(previous, serviceSpec(previous, n), log)));
+        // Cheap unless a certificate is missing or expiring: then it is made again, at the same paths.
+        const madeTls = await ensureTls(layout);
+        if (madeTls.length > 0) log(`tls: made ${madeTls.join(', ')} in ${layout.tlsDir}`);
         const started = opts.withCeod ? await ensureCeod(previous, log) : [];
         return { info: previous, started };
       }
     }
     const secrets = ensureSecrets(layout);
     const info = buildStackInfo(layout.root, opts.basePort, secrets);
-    writeStackFiles(info, layout, secrets);
+    const changed = writeStackFiles(info, layout, secrets);
 
     const started: ProcName[] = [];
     const start = async (name: ServiceName) => {
-      if (await ensureRunning(info, serviceSpec(info, name), log)) started.push(name);
+      const spec = serviceSpec(info, name);
+      if (changed.includes(name) && isRunning(info, spec)) {
+        log(`${name}: config changed, restarting`);
+        await stopProcess(info, spec, log);
+      }
+      if (await ensureRunning(info, spec, log)) started.push(name);
     };
     const results = await Promise.allSettled([
       (async () => {
@@ -207,8 +230,23 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
       start('smtp'),
       (async () => {
         await start('mailman');
-        const lists = await ensureMailmanSeed(info);
-        if (lists.length > 0) log(`mailman: created lists ${lists.join(', ')}`);
+        const { created, configured } = await ensureMailmanSeed(info);
+        if (created.length > 0) log(`mailman: created lists ${created.join(', ')}`);
+        if (configured.length > 0) log(`mailman: set the subscription policy of ${configured.join(', ')}`);
+      })(),
+      (async () => {
+        if (await ensureMariadbData(info)) log(`mariadb: created ${info.mysql.dataDir}`);
+        await start('mariadb');
+        await ensureMariadbAdmin(info);
+      })(),
+      (async () => {
+        if (await ensurePostgresData(info)) log(`postgres: created ${info.postgres.dataDir}`);
+        await start('postgres');
+        await ensurePostgresAdmin(info);
+      })(),
+      (async () => {
+        const made = await ensureTls(layout);
+        if (made.length > 0) log(`tls: made ${made.join(', ')} in ${layout.tlsDir}`);
       })(),
     ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,7 +1,8 @@
 /**
  * The local server stack ("devstack") that development, tests and benchmarks
  * run against (docs/environments.md): real slapd, MIT krb5kdc + kadmind, Redis, Mailman 3
- * core and an SMTP catcher, all on 127.0.0.1 in one private directory.
+ * core, an SMTP catcher, MariaDB and PostgreSQL, all on 127.0.0.1 in one
+ * private directory, plus a dev CA and a certificate for `localhost`.
  *
  * Glossary:
  * - stack dir (DIR): the directory holding every config, database, log, pid
@@ -11,10 +12,14 @@
  * - ceod process: the project's own API / worker processes, optionally started
  *   on top of the stack with their generated per-host configs (`CeodName`).
  * - seed: the users, groups, principals and lists every stack starts with.
+ * - admin user (MariaDB, PostgreSQL): the account the stack creates with a
+ *   generated password, allowed to create and drop databases and users.
+ * - dev CA: a certificate authority made once per stack (`DIR/tls`) that signs
+ *   the stack's `localhost` server certificate; clients trust it through env.sh.
  */
 
 /** The server processes of a stack, in start order. */
-export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp'] as const;
+export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp', 'mariadb', 'postgres'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** The ceod processes `--with-ceod` starts: the API, and one worker per role. */
@@ -35,7 +40,18 @@ export interface StackPorts {
   kadmind: number;
   mailmanRest: number;
   mailmanLmtp: number;
+  /** MariaDB (named for the protocol, as the clients and env.sh are). */
+  mysql: number;
+  postgres: number;
   ceodApi: number;
+}
+
+/** How a Mailman list admits subscribers (field names as in its REST list config). */
+export interface ListPolicy {
+  /** `confirm`: anyone may join after confirming their address; `moderate`: a moderator approves each request. */
+  subscription_policy: 'open' | 'confirm' | 'moderate' | 'confirm_then_moderate';
+  /** Whether the list shows in public list indexes. */
+  advertised: boolean;
 }
 
 /** A seeded user, with the password of its Kerberos principal. */
@@ -99,7 +115,20 @@ export interface StackInfo {
     /** The KRB5CCNAME that env.sh gives a developer's shell. */
     userCcache: string;
   };
-  redis: { url: string; host: string; port: number; dir: string; configFile: string };
+  redis: {
+    /** Without credentials: safe to log. Clients authenticate as `user` (see `authUrl`). */
+    url: string;
+    /** `url` with the ceod user's credentials, for redis-cli -u and ioredis; never log it. */
+    authUrl: string;
+    host: string;
+    port: number;
+    /** The ACL user ceod connects as; the default user is disabled. */
+    user: string;
+    password: string;
+    passwordFile: string;
+    dir: string;
+    configFile: string;
+  };
   mailman: {
     /** REST root including the API version, e.g. http://127.0.0.1:27801/3.1 */
     url: string;
@@ -111,8 +140,38 @@ export interface StackInfo {
     listDomain: string;
     /** Short names of the lists the seed creates. */
     lists: string[];
+    /** How each seeded list admits subscribers, as Mailman's list config says it. */
+    listPolicies: Record<string, ListPolicy>;
   };
   smtp: { host: string; port: number; mailDir: string };
+  mysql: {
+    host: string;
+    port: number;
+    /** Has every privilege WITH GRANT OPTION, at 127.0.0.1 (TCP) and localhost (the socket). */
+    adminUser: string;
+    adminPassword: string;
+    adminPasswordFile: string;
+    socket: string;
+    dataDir: string;
+  };
+  postgres: {
+    host: string;
+    port: number;
+    /** A LOGIN role with CREATEDB and CREATEROLE (not a superuser), password auth (SCRAM) over TCP. */
+    adminUser: string;
+    adminPassword: string;
+    adminPasswordFile: string;
+    /** The unix socket directory (for the superuser's peer login during setup). */
+    socketDir: string;
+    dataDir: string;
+  };
+  tls: {
+    /** The stack's dev CA certificate: what clients trust. */
+    caFile: string;
+    /** Certificate for DNS:localhost and IP:127.0.0.1, signed by the CA. */
+    certFile: string;
+    keyFile: string;
+  };
   ceod: {
     /** The URL clients use; the host must be `localhost` (SPNEGO asks for ceod/<url host>). */
     url: string;
