@@ -110,7 +110,12 @@ export class RedisJobStore implements JobStore {
       record.id,
     ];
     for (const e of events) args.push(e.type, JSON.stringify(e.data));
+    const json = args[6] as string;
     const ok = (await this.redis.ceodSave(...args)) as number;
+    // ok 0 may be our own write: Redis applied it, the reply was lost (a restart,
+    // a dropped connection), and ioredis sent the command again, which the
+    // version check then refused. If the record is exactly what we wrote, it was.
+    if (ok === 0 && (await this.redis.get(this.key.job(record.id))) === json) return true;
     if (ok !== 1) record.version = expected;
     return ok === 1;
   }

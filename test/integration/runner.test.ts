@@ -252,3 +252,16 @@ describe('steps of a role the worker owns run in the queue job of the step befor
     await dispatcher.queue('db').obliterate({ force: true });
   });
 });
+
+test('a save Redis applied but whose reply was lost (sent again on reconnect) is recognised as ours, not stale', async () => {
+  const record = newRecord(types.get('db_chain')!, { name: 'lost-reply' }, 'tester');
+  expect((await store.submit(record)).kind).toBe('created');
+  const mine = { ...record, state: 'running' as const };
+  // The first send: applied, reply lost. ioredis sends the same command again.
+  expect(await store.save({ ...mine })).toBe(true);
+  expect(await store.save({ ...mine })).toBe(true);
+  // A writer whose copy is really stale is still refused.
+  expect(await store.save({ ...mine, state: 'failed' as const })).toBe(false);
+  const events = await store.events(record.id);
+  expect(events.map((e) => e.type)).toEqual(['queued']);
+});
