@@ -38,6 +38,8 @@ export interface ApiServices extends ApiDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     ceod: ApiServices;
+    /** The event streams open on this host (set by the jobs plugin). */
+    ceodStreams?: import('./http/stream-limits').StreamLimits;
     /** Method and URL of every route (HEAD excluded), in registration order. */
     ceodRoutes: readonly { method: string; url: string }[];
   }

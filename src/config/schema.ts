@@ -78,6 +78,12 @@ export const configSchema = z
         sse_poll_ms: int.positive().default(2000),
         /** An idle event stream sends a comment this often, so proxies keep it open. */
         sse_heartbeat_ms: int.positive().default(15_000),
+        /** Event streams one caller may hold open at once on one API host (429 beyond). */
+        sse_max_per_principal: int.positive().default(20),
+        /** Event streams one API host holds open at once (503 beyond). */
+        sse_max_streams: int.positive().default(5000),
+        /** A stream with no new event for this long is ended; the client reconnects with Last-Event-ID. */
+        sse_idle_timeout_ms: int.positive().default(600_000),
         /** Origins (`https://host[:port]`) whose pages may call the API from a browser, besides the API's own; any other `Origin` is refused (403). */
         allowed_origins: csv.pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an origin like https://ceo.example.org'))).default([]),
         /** The whole request (headers and body) must arrive within this; else the connection is closed (408). */

@@ -142,6 +142,61 @@ export class RedisJobStore implements JobStore {
     return this.redis.zrangebyscore(this.key.active(), 0, Date.now() - idleMs, 'LIMIT', 0, limit);
   }
 
+  async readable(id: string): Promise<'yes' | 'no' | 'gone'> {
+    const r = (await this.redis.ceodReadable(this.key.job(id))) as number;
+    return r === 1 ? 'yes' : r === 0 ? 'no' : 'gone';
+  }
+
+  async failUnreadable(id: string): Promise<{ kept: string; lockKey?: string } | null> {
+    const raw = await this.redis.get(this.key.job(id));
+    if (raw === null) return null;
+    // What JavaScript can still read of it (a lone surrogate is fine here, not in Lua).
+    let old: Partial<JobRecord> = {};
+    try {
+      old = JSON.parse(raw) as Partial<JobRecord>;
+    } catch {
+      // Not JSON at all: nothing to keep but the raw text.
+    }
+    const str = (v: unknown) => (typeof v === 'string' && !/[\ud800-\udfff]/.test(v) ? v : undefined);
+    let lockKey = str(old.lockKey);
+    if (lockKey === undefined) lockKey = await this.lockHeldBy(id);
+    const kept = `${this.key.job(id)}:unreadable`;
+    const at = new Date().toISOString();
+    const error = { code: 'UNREADABLE_RECORD', message: `the job record could not be read in Redis; the job was stopped (its record is kept as ${kept})` };
+    const replacement: JobRecord = {
+      id,
+      version: (typeof old.version === 'number' ? old.version : 0) + 1,
+      type: str(old.type) ?? 'unknown',
+      state: 'failed',
+      requester: str(old.requester) ?? 'unknown',
+      createdAt: str(old.createdAt) ?? at,
+      finishedAt: at,
+      payload: null,
+      steps: [],
+      phase: 'do',
+      cursor: 0,
+      warnings: [],
+      error,
+      undoErrors: [],
+      undone: [],
+    };
+    const keys = [this.key.job(id), this.key.events(id), this.key.active(), kept, lockKey ? this.key.lock(lockKey) : ''];
+    const done = (await this.redis.ceodFailUnreadable(...keys, id, JSON.stringify(replacement), this.opts.retentionMs, JSON.stringify({ at, error }), this.key.channel())) as number;
+    return done === 1 ? { kept, ...(lockKey ? { lockKey } : {}) } : null;
+  }
+
+  /** The resource whose lock this job holds, found by scanning the locks (only for a record too broken to say). */
+  private async lockHeldBy(id: string): Promise<string | undefined> {
+    const prefix = this.key.lock('');
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const k of found) if ((await this.redis.get(k)) === id) return k.slice(prefix.length);
+    } while (cursor !== '0');
+    return undefined;
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

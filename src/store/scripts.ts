@@ -17,6 +17,8 @@ const SCRIPTS = {
   ceodRelease: { file: 'release', keys: 1 },
   ceodExtend: { file: 'extend', keys: 1 },
   ceodLowerFloor: { file: 'lower-floor', keys: 1 },
+  ceodReadable: { file: 'readable', keys: 1 },
+  ceodFailUnreadable: { file: 'fail-unreadable', keys: 5 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -80,6 +80,12 @@ export class Reconciler {
   /** Re-dispatches or fails one idle job's current step if its queue job is missing or given up. */
   private async reconcileJob(id: string): Promise<boolean> {
     const { store, queue } = this.deps;
+    // A record nothing can update (it would be retried, and hold its lock, forever) is failed at once.
+    if ((await store.readable(id)) === 'no') {
+      const done = await store.failUnreadable(id);
+      this.deps.log.error({ jobId: id, ...done, code: 'UNREADABLE_RECORD' }, 'job record cannot be read: the job is marked failed and its lock released; the record is kept for a human');
+      return done !== null;
+    }
     const record = await store.get(id);
     if (!record || isFinished(record)) return false;
     const type = this.deps.types.get(record.type);

@@ -80,6 +80,12 @@ export class MemoryJobStore implements JobStore {
   async idleActive() {
     return [];
   }
+  async readable(id: string) {
+    return this.records.has(id) ? ('yes' as const) : ('gone' as const);
+  }
+  async failUnreadable() {
+    return null;
+  }
   async ping() {}
 }
 

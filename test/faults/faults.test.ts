@@ -17,6 +17,10 @@ import fc from 'fast-check';
 import { call, type CeodCluster, type ProcName, startCeod, Tickets } from '../helpers/ceod';
 import { startService, stopService, redisAuth, testStack, type ServiceName } from '../helpers/stack';
 import { ldapsearch } from '../helpers/verify';
+import { createMember } from '../../src/jobs/create-member';
+import { subscribeList } from '../../src/jobs/list-membership';
+import { newRecord } from '../../src/jobs/submit';
+import { RedisJobStore } from '../../src/store/job-store';
 import {
   type Accepted,
   checkConsistency,
@@ -382,4 +386,39 @@ describe(`fault suite (${SCALE})`, () => {
       drain_ms: c.drainMs,
     });
   }, 600_000);
+
+  test('7. a poisoned job record (an unpaired surrogate Lua cannot decode) is failed and its lock released, and a job behind it is still recovered', async () => {
+    const store = new RedisJobStore(redis, { prefix: cluster.prefix, retentionMs: 3600_000, lockTtlMs: 7 * 24 * 3600_000, idempotencyTtlMs: 3600_000 });
+    // The poisoned job, as the audit made it: a create whose cn holds a lone surrogate,
+    // queued with its lock, its first step never dispatched (a worker could not save it).
+    const poisonedUid = nextUid('p');
+    const poisoned = newRecord(createMember, { uid: poisonedUid, cn: '\ud800x', given_name: 'P', sn: 'X', terms: ['f2099'] }, 'ctdalek');
+    expect((await store.submit(poisoned)).kind).toBe('created');
+    // Behind it: a healthy job whose first step was lost between record and dispatch.
+    const behind = newRecord(subscribeList, { list: 'csc-general', uid: 'regular1' }, 'ctdalek');
+    expect((await store.submit(behind)).kind).toBe('created');
+    // Both idle for two minutes: the reconciler looks at them, the poisoned one first.
+    const old = Date.now() - 120_000;
+    await redis.zadd(`${cluster.prefix}:active`, old, poisoned.id, old + 1, behind.id);
+    const t0 = Date.now();
+    let p: any;
+    let b: any;
+    for (;;) {
+      p = JSON.parse((await redis.get(`${cluster.prefix}:job:${poisoned.id}`)) ?? '{}');
+      b = JSON.parse((await redis.get(`${cluster.prefix}:job:${behind.id}`)) ?? '{}');
+      if (p.state === 'failed' && b.state === 'completed') break;
+      if (Date.now() - t0 > 90_000) break;
+      await sleep(500);
+    }
+    expect(p).toMatchObject({ state: 'failed', error: { code: 'UNREADABLE_RECORD' } });
+    expect(b.state).toBe('completed');
+    // The lock is released: the same uid may be created again.
+    expect(await redis.get(`${cluster.prefix}:lock:member:${poisonedUid}`)).toBeNull();
+    // The record is kept for a human; the job is off the active set.
+    expect(await redis.exists(`${cluster.prefix}:job:${poisoned.id}:unreadable`)).toBe(1);
+    expect(await redis.zscore(`${cluster.prefix}:active`, poisoned.id)).toBeNull();
+    const logs = ['admin', 'fs', 'mail', 'db'].map((n) => cluster.logs(n as ProcName)).join('\n');
+    expect(logs).toContain(poisoned.id);
+    report('poisoned_record', { recovered_ms: Date.now() - t0, poisoned: p.state, behind: b.state });
+  }, 120_000);
 });

@@ -36,6 +36,18 @@ export interface JobStore {
   secrets(id: string): Promise<Record<string, string>>;
   /** Unfinished jobs whose record has not changed for `idleMs`. */
   idleActive(idleMs: number, limit?: number): Promise<string[]>;
+  /**
+   * Whether the job's record can still be updated (`gone` if there is none).
+   * A record that cannot (corrupt, or holding what Redis's Lua cannot decode)
+   * would otherwise be retried forever.
+   */
+  readable(id: string): Promise<'yes' | 'no' | 'gone'>;
+  /**
+   * Ends a job whose record cannot be read: keeps the record for a human,
+   * replaces it by a failed one (UNREADABLE_RECORD), appends the `failed`
+   * event, releases the job's lock. Returns what it found of the record.
+   */
+  failUnreadable(id: string): Promise<{ kept: string; lockKey?: string } | null>;
   /** Cheap round trip, for health checks. */
   ping(): Promise<void>;
 }
