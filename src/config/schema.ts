@@ -84,6 +84,8 @@ export const configSchema = z
         sse_max_streams: int.positive().default(5000),
         /** A stream with no new event for this long is ended; the client reconnects with Last-Event-ID. */
         sse_idle_timeout_ms: int.positive().default(600_000),
+        /** Staff groups: only syscom may reset the password of, modify, renew or delete an account in one of them. */
+        protected_groups: csv.pipe(z.array(z.string().regex(NAME_RE, 'must be group names'))).default(['syscom', 'office']),
         /** Origins (`https://host[:port]`) whose pages may call the API from a browser, besides the API's own; any other `Origin` is refused (403). */
         allowed_origins: csv.pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an origin like https://ceo.example.org'))).default([]),
         /** The whole request (headers and body) must arrive within this; else the connection is closed (408). */

@@ -42,6 +42,8 @@ let otherJob: string; // a job ctdalek asked for
 let club: string; // a club whose members the membership rows change
 let doomedClub: string; // deleted by ctdalek's cell
 let doomedClub2: string; // deleted by ctdalek's cookie cell
+let staffVictim: string; // a member of office: only syscom may change them
+let doomedStaff: string; // a member of office, deleted by syscom's cell
 
 /** One row per route, keyed `METHOD url` exactly as Fastify registered it. */
 const TABLE: Record<string, Row> = {
@@ -132,6 +134,14 @@ beforeAll(async () => {
     const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/groups', { cn, description: `Authz ${cn}` });
     expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
   }
+  staffVictim = newUid();
+  doomedStaff = newUid();
+  for (const uid of [staffVictim, doomedStaff]) {
+    let res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid));
+    expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
+    res = await call(cluster, tickets, 'ctdalek', 'POST', `/api/groups/office/members/${uid}?subscribe_to_lists=false`);
+    expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
+  }
   const mine = await call(cluster, tickets, 'regular1', 'PATCH', '/api/members/regular1', { forwarding_addresses: ['regular1@example.org'] });
   regularJob = mine.body.id;
   expect((await waitForJob(cluster, tickets, 'regular1', regularJob)).state).toBe('completed');
@@ -169,5 +179,53 @@ describe.each(Object.entries(TABLE))('%s', (route, row) => {
     }
     // Let each accepted job finish, so the next cell does not meet the member lock (409).
     if (res.status === 202) expect((await waitForJob(cluster, tickets, col.as!, res.body.id)).state).toBe('completed');
+  }, 60_000);
+});
+
+/**
+ * Staff accounts are syscom's (docs/authorization.md#staff-accounts): office
+ * may renew and reset the password of members, but not of an account in
+ * office or syscom (else office1 resets ctdalek's password, reads it from the
+ * job and becomes syscom). These rows failed before the rule.
+ */
+describe('accounts in a staff group', () => {
+  const STAFF_ROWS: [string, string, (uid: string) => string, unknown, { office: number; syscom: number }][] = [
+    ['renew', 'POST', (u) => `/api/members/${u}/renew`, { terms: ['f2099'] }, { office: 403, syscom: 202 }],
+    ['pwreset', 'POST', (u) => `/api/members/${u}/pwreset`, undefined, { office: 403, syscom: 202 }],
+    ['modify', 'PATCH', (u) => `/api/members/${u}`, { login_shell: '/bin/bash' }, { office: 403, syscom: 202 }],
+  ];
+  test.each(STAFF_ROWS.flatMap(([name, method, path, body, expect]) => [
+    [`office1 ${name} a member of office`, 'office1', method, path, body, expect.office] as const,
+    [`ctdalek ${name} a member of office`, 'ctdalek', method, path, body, expect.syscom] as const,
+  ]))('%s', async (_name, as, method, path, body, expected) => {
+    const before = await jobCount();
+    const res = await call(cluster, tickets, as, method, path(staffVictim), body);
+    expect(res.status).toBe(expected);
+    if (expected === 403) {
+      // (modify is the member's own or syscom's anyway: refused by the route's access rule)
+      if (method === 'POST') expect(res.body.error.message).toMatch(/only syscom/);
+      expect(res.body.error.code).toBe('FORBIDDEN');
+      expect(await jobCount()).toBe(before);
+    } else {
+      expect((await waitForJob(cluster, tickets, as, res.body.id)).state).toBe('completed');
+    }
+  }, 60_000);
+
+  test('office1 may not reset its own password through the staff route either, but may change its own shell', async () => {
+    expect((await call(cluster, tickets, 'office1', 'POST', '/api/members/office1/pwreset')).status).toBe(403);
+    const res = await call(cluster, tickets, 'office1', 'PATCH', '/api/members/office1', { login_shell: '/bin/bash' });
+    expect(res.status).toBe(202);
+    expect((await waitForJob(cluster, tickets, 'office1', res.body.id)).state).toBe('completed');
+  }, 60_000);
+
+  test('syscom deletes a staff account; a club account is not deleted through the member route (409 naming the group route)', async () => {
+    const del = await call(cluster, tickets, 'ctdalek', 'DELETE', `/api/members/${doomedStaff}`);
+    expect(del.status).toBe(202);
+    expect((await waitForJob(cluster, tickets, 'ctdalek', del.body.id)).state).toBe('completed');
+    const before = await jobCount();
+    const asMember = await call(cluster, tickets, 'ctdalek', 'DELETE', `/api/members/${club}`);
+    expect(asMember.status).toBe(409);
+    expect(asMember.body.error.message).toContain(`DELETE /api/groups/${club}`);
+    expect(await jobCount()).toBe(before);
   }, 60_000);
 });

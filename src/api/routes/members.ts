@@ -2,11 +2,11 @@
  * Member routes (docs/api.md#routes): create, read, list, renew, modify,
  * reset password, delete, expire.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import { termSchema, uidSchema } from '../../core/model/fields';
-import type { UserEntry } from '../../core/model/user';
+import { isClubAccount, type UserEntry } from '../../core/model/user';
 import { expiryThreshold, selectExpired } from '../../core/rules/expiry';
 import { assertNoPastTerms, assertNoTermClash } from '../../core/rules/renewal';
 import { assertShellAllowed } from '../../core/rules/shells';
@@ -18,6 +18,7 @@ import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
 import { renewMember, renewMemberPayload } from '../../jobs/renew-member';
 import { resetPassword } from '../../jobs/reset-password';
 import type { ApiServices } from '../services';
+import { type Caller, refuseUnless } from '../http/auth';
 import { defineRoute, enqueue, writeRoute } from '../http/route';
 import { objectBody, parseOr400 } from '../http/validation';
 
@@ -35,6 +36,18 @@ async function existingUser(s: ApiServices, uid: string): Promise<UserEntry> {
   const user = await s.ldap.getUser(uid);
   if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
   return user;
+}
+
+/**
+ * Only syscom may change an account that is itself staff (docs/authorization.md#staff-accounts):
+ * one in `[ceod] protected_groups` (syscom, office, …). Otherwise office could
+ * reset a syscom member's password, read it from the job, and become syscom.
+ */
+async function assertMayChange(s: ApiServices, caller: Caller, uid: string, what: string, req: FastifyRequest): Promise<void> {
+  if (caller.isSyscom) return;
+  const protectedGroups = new Set(s.config.ceod.protected_groups);
+  const held = (await s.ldap.groupsOf(uid)).filter((g) => protectedGroups.has(g));
+  refuseUnless(req, held.length === 0, `${what} ${uid}, who is in ${held.join(', ')} (only syscom may)`);
 }
 
 /** 409 unless `name` is free: users and groups share one namespace (docs/directory.md#names). */
@@ -143,14 +156,16 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     params: uidParams,
     body: objectBody,
     job: modifyMember,
-    payload: ({ params, body, services }) => {
+    payload: async ({ params, body, services, caller, req }) => {
       const payload = parseOr400(modifyMemberPayload, { uid: params.uid, ...body }, 'body');
       if (payload.login_shell !== undefined) assertShellAllowed(payload.login_shell, services.config.shells.allowed);
+      await existingUser(services, payload.uid);
+      // The member may always change their own; anyone else's staff account is syscom's.
+      if (caller.uid !== payload.uid) await assertMayChange(services, caller, payload.uid, 'modify', req);
       return payload;
     },
     subject: (p) => p.uid,
     field: 'uid',
-    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 
   writeRoute(api, {
@@ -161,10 +176,11 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     params: uidParams,
     body: objectBody,
     job: renewMember,
-    payload: async ({ params, body, services }) => {
+    payload: async ({ params, body, services, caller, req }) => {
       const payload = parseOr400(renewMemberPayload, { uid: params.uid, ...body }, 'body');
       assertNoPastTerms(payload, services.now());
       assertNoTermClash(params.uid, payload, await existingUser(services, params.uid));
+      await assertMayChange(services, caller, params.uid, 'renew', req);
       return payload;
     },
     subject: (p) => p.uid,
@@ -178,10 +194,13 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     what: 'reset passwords',
     params: uidParams,
     job: resetPassword,
-    payload: ({ params }) => ({ uid: params.uid }),
+    payload: async ({ params, services, caller, req }) => {
+      await existingUser(services, params.uid);
+      await assertMayChange(services, caller, params.uid, 'reset the password of', req);
+      return { uid: params.uid };
+    },
     subject: (p) => p.uid,
     field: 'uid',
-    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 
   writeRoute(api, {
@@ -191,9 +210,15 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     what: 'delete members',
     params: uidParams,
     job: deleteMember,
-    payload: ({ params }) => ({ uid: params.uid }),
+    payload: async ({ params, services }) => {
+      const user = await existingUser(services, params.uid);
+      // A club's account is deleted with its club: sudo role, group and home together.
+      if (isClubAccount(user)) {
+        throw new PermanentError('CONFLICT', `${params.uid} is a club account: delete the club with DELETE /api/groups/${params.uid}`, 'uid');
+      }
+      return { uid: params.uid };
+    },
     subject: (p) => p.uid,
     field: 'uid',
-    precheck: async (p, { services }) => void (await existingUser(services, p.uid)),
   });
 }
