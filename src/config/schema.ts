@@ -194,6 +194,8 @@ export const configSchema = z
         password_file: absPath.optional(),
         list_domain: z.string().min(1),
         new_member_list: z.string().min(1),
+        /** Lists members may subscribe themselves to whatever their Mailman policy (besides open or confirm-only, advertised ones). */
+        self_service_lists: csv.default([]),
         timeout_ms: int.positive().default(10000),
       })
       .strict(),

@@ -9,12 +9,20 @@
  * made themself, or restore one they had just left.
  */
 import { z } from 'zod';
-import { hasCode, reclassify } from '../core/errors';
+import { hasCode, PermanentError, reclassify } from '../core/errors';
 import { listNameSchema, uidSchema } from '../core/model/fields';
 import { memberAddress } from '../core/model/names';
+import { selfServiceAllowed } from '../core/rules/lists';
 import type { JobType, StepContext } from './step';
 
-export const listMembershipPayload = z.object({ list: listNameSchema, uid: uidSchema }).strict();
+export const listMembershipPayload = z
+  .object({
+    list: listNameSchema,
+    uid: uidSchema,
+    /** Asked by the member themself (not staff): the list must admit self-service, checked again here. */
+    self_service: z.boolean().default(false),
+  })
+  .strict();
 export type ListMembershipPayload = z.infer<typeof listMembershipPayload>;
 type Ctx = StepContext<ListMembershipPayload>;
 
@@ -31,7 +39,16 @@ async function onList<T>(ctx: Ctx, work: () => Promise<T>): Promise<T> {
 }
 
 async function subscribe(ctx: Ctx) {
-  await onList(ctx, () => ctx.adapters.mailman.subscribe(ctx.payload.list, address(ctx)));
+  const { list } = ctx.payload;
+  if (ctx.payload.self_service) {
+    // The API checked; the list's settings may have changed since.
+    const policy = await onList(ctx, () => ctx.adapters.mailman.listPolicy(list));
+    if (!policy) throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${list}`, 'list');
+    if (!selfServiceAllowed(list, policy, ctx.config.mailman.self_service_lists)) {
+      throw new PermanentError('FORBIDDEN', `${list} is not open to self-service subscription (${policy.subscriptionPolicy}${policy.advertised ? '' : ', unadvertised'}); ask staff`, 'list');
+    }
+  }
+  await onList(ctx, () => ctx.adapters.mailman.subscribe(list, address(ctx)));
   return { result: { list: ctx.payload.list, address: address(ctx), subscribed: true } };
 }
 
@@ -41,7 +58,7 @@ async function unsubscribe(ctx: Ctx) {
   return { result: { list: ctx.payload.list, address: address(ctx), was_subscribed: removed } };
 }
 
-const lockKey = (p: ListMembershipPayload) => `list:${p.list}:${p.uid}`;
+const lockKey = (p: Pick<ListMembershipPayload, 'list' | 'uid'>) => `list:${p.list}:${p.uid}`;
 
 export const subscribeList: JobType<ListMembershipPayload> = {
   name: 'subscribe_list',

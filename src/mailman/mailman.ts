@@ -7,7 +7,7 @@
  * path, and both are percent-encoded on top of that.
  */
 import { PermanentError, TransientError } from '../core/errors';
-import type { Mailman } from '../core/ports';
+import type { ListPolicy, Mailman } from '../core/ports';
 import { classifyFetchError, classifyMailmanStatus } from './classify';
 
 export interface MailmanOptions {
@@ -91,7 +91,27 @@ export function createMailman(opts: MailmanOptions): Mailman {
     throw classifyMailmanStatus(a.status, a.body, what);
   }
 
+  async function listPolicy(list: string): Promise<ListPolicy | null> {
+    checkListName(list);
+    const what = `read the settings of list ${list}`;
+    const a = await request(what, 'GET', `/lists/${encodeURIComponent(listId(list))}/config`);
+    if (a.status === 404) return null;
+    if (a.status !== 200) throw classifyMailmanStatus(a.status, a.body, what);
+    let c: { subscription_policy?: unknown; advertised?: unknown };
+    try {
+      c = JSON.parse(a.body) as typeof c;
+    } catch {
+      throw new TransientError('MAILMAN_UNAVAILABLE', `${what}: answer is not JSON`);
+    }
+    if (typeof c.subscription_policy !== 'string' || typeof c.advertised !== 'boolean') {
+      throw new PermanentError('MAILMAN_REFUSED', `${what}: no subscription_policy or advertised in the answer`);
+    }
+    return { subscriptionPolicy: c.subscription_policy, advertised: c.advertised };
+  }
+
   return {
+    listPolicy,
+
     async subscribe(list: string, address: string, displayName?: string): Promise<void> {
       checkListName(list);
       checkAddress(address);

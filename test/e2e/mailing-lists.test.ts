@@ -15,6 +15,8 @@ const suffix = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.flo
 const list = `t${suffix}-e2e`;
 /** Deleted behind the API's back by one test. */
 const doomedList = `t${suffix}-doomed`;
+/** Moderated and unadvertised: not for members to join on their own. */
+const closedList = `t${suffix}-closed`;
 const domain = stack.mailman.listDomain;
 const address = (uid: string) => `${uid}@${stack.baseDomain}`;
 const auth = 'Basic ' + Buffer.from(`${stack.mailman.user}:${stack.mailman.password}`).toString('base64');
@@ -36,13 +38,14 @@ let redis: Redis;
 
 beforeAll(async () => {
   tickets = await seedTickets(stack);
-  for (const l of [list, doomedList]) expect(await rest('POST', '/lists', { fqdn_listname: `${l}@${domain}` })).toBe(201);
+  for (const l of [list, doomedList, closedList]) expect(await rest('POST', '/lists', { fqdn_listname: `${l}@${domain}` })).toBe(201);
+  expect(await rest('PATCH', `/lists/${closedList}.${domain}/config`, { subscription_policy: 'moderate', advertised: 'false' })).toBe(204);
   cluster = await startCeod(stack, { name: 'lists' });
   redis = new IORedis(stack.redis.url, redisAuth(stack));
 }, 60_000);
 
 afterAll(async () => {
-  for (const l of [list, doomedList]) await rest('DELETE', `/lists/${l}.${domain}`).catch(() => undefined);
+  for (const l of [list, doomedList, closedList]) await rest('DELETE', `/lists/${l}.${domain}`).catch(() => undefined);
   await cluster?.stop();
   redis?.disconnect();
 });
@@ -157,3 +160,20 @@ test('a hostile uid is a 400', async () => {
     expect([uid, await rawStatus('ctdalek', 'POST', `/api/mailman/${list}/${uid}`)]).toEqual([uid, 400]);
   }
 });
+
+test('a member may not put themself on a moderated, unadvertised list (403, nothing enqueued, nothing held); staff may', async () => {
+  const body = await refused('regular1', 'POST', `/api/mailman/${closedList}/regular1`, 403);
+  expect(body.error).toMatchObject({ code: 'FORBIDDEN', field: 'list' });
+  expect(await mailmanMembers(stack, closedList)).not.toContain(address('regular1'));
+  // No subscription request held for a moderator either.
+  const held = await fetch(`${stack.mailman.url}/lists/${closedList}.${domain}/requests`, { headers: { authorization: auth } });
+  expect(((await held.json()) as { total_size?: number }).total_size ?? 0).toBe(0);
+  // The seeded syscom list is the same: moderated and hidden.
+  await refused('regular1', 'POST', '/api/mailman/syscom/regular1', 403);
+  // Staff keep the pre-approved path.
+  expect((await run('office1', 'POST', `/api/mailman/${closedList}/regular1`)).state).toBe('completed');
+  expect(await mailmanMembers(stack, closedList)).toContain(address('regular1'));
+  // Leaving is always the member's own business.
+  expect((await run('regular1', 'DELETE', `/api/mailman/${closedList}/regular1`)).state).toBe('completed');
+  expect(await mailmanMembers(stack, closedList)).not.toContain(address('regular1'));
+}, 60_000);

@@ -395,7 +395,7 @@ describe(`fault suite (${SCALE})`, () => {
     const poisoned = newRecord(createMember, { uid: poisonedUid, cn: '\ud800x', given_name: 'P', sn: 'X', terms: ['f2099'] }, 'ctdalek');
     expect((await store.submit(poisoned)).kind).toBe('created');
     // Behind it: a healthy job whose first step was lost between record and dispatch.
-    const behind = newRecord(subscribeList, { list: 'csc-general', uid: 'regular1' }, 'ctdalek');
+    const behind = newRecord(subscribeList, { list: 'csc-general', uid: 'regular1', self_service: false }, 'ctdalek');
     expect((await store.submit(behind)).kind).toBe('created');
     // Both idle for two minutes: the reconciler looks at them, the poisoned one first.
     const old = Date.now() - 120_000;

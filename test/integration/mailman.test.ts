@@ -52,6 +52,14 @@ describe('Mailman adapter', () => {
     await expect(mailman.ping()).resolves.toBeUndefined();
   });
 
+  it('reads a list\'s subscription policy and whether it is advertised; an unknown list is null', async () => {
+    expect(await mailman.listPolicy(list)).toEqual({ subscriptionPolicy: 'confirm', advertised: true });
+    expect(await rest('PATCH', `/lists/${list2}.${domain}/config`, { subscription_policy: 'moderate', advertised: 'false' })).toBe(204);
+    expect(await mailman.listPolicy(list2)).toEqual({ subscriptionPolicy: 'moderate', advertised: false });
+    expect(await mailman.listPolicy(`t${suffix}-none`)).toBeNull();
+    expect(await mailman.listPolicy('syscom')).toEqual({ subscriptionPolicy: 'moderate', advertised: false });
+  });
+
   it('lists an empty roster as no members', async () => {
     expect(await mailman.members(list)).toEqual([]);
   });

@@ -225,7 +225,7 @@ describe('set_positions steps', () => {
 describe('list membership steps', () => {
   it('subscribe and unsubscribe are ensures; a missing list is named plainly', async () => {
     const world = fakeWorld({}, []);
-    const p = { list: 'exec', uid: 'alice1' };
+    const p = { list: 'exec', uid: 'alice1', self_service: false };
     const sub = subscribeList.steps[0]!;
     const unsub = unsubscribeList.steps[0]!;
     await sub.run(context(world, p, {}));
@@ -233,8 +233,28 @@ describe('list membership steps', () => {
     expect([...world.lists.exec!]).toEqual(['alice1@csclub.internal']);
     expect(await unsub.run(context(world, p, {}))).toMatchObject({ result: { was_subscribed: true } });
     expect(await unsub.run(context(world, p, {}))).toMatchObject({ result: { was_subscribed: false } });
-    await expect(sub.run(context(world, { list: 'gone', uid: 'alice1' }, {}))).rejects.toMatchObject({ code: 'MAILMAN_NO_SUCH_LIST', message: 'no mailing list gone' });
+    await expect(sub.run(context(world, { list: 'gone', uid: 'alice1', self_service: false }, {}))).rejects.toMatchObject({ code: 'MAILMAN_NO_SUCH_LIST', message: 'no mailing list gone' });
     expect(subscribeList.lockKey!(p)).toBe('list:exec:alice1');
     expect(unsubscribeList.lockKey!(p)).toBe(subscribeList.lockKey!(p));
+  });
+
+  it('a self-service subscription is checked again in the step: a list that became moderated or hidden is refused', async () => {
+    const world = fakeWorld({}, []);
+    const policies: Record<string, { subscriptionPolicy: string; advertised: boolean }> = {
+      exec: { subscriptionPolicy: 'moderate', advertised: false },
+    };
+    const mailman = { ...world.mailman, listPolicy: async (l: string) => policies[l] ?? null };
+    const ctx = (payload: { list: string; uid: string; self_service: boolean }, selfServiceLists: string[] = []) =>
+      fakeStepContext({ payload, adapters: { mailman }, config: { ceod: { base_domain: 'csclub.internal' }, mailman: { self_service_lists: selfServiceLists } } });
+    const sub = subscribeList.steps[0]!;
+    await expect(sub.run(ctx({ list: 'exec', uid: 'alice1', self_service: true }))).rejects.toMatchObject({ code: 'FORBIDDEN', field: 'list' });
+    expect([...world.lists.exec!]).toEqual([]);
+    // Named in [mailman] self_service_lists: allowed whatever its policy; staff's requests are not checked.
+    await sub.run(ctx({ list: 'exec', uid: 'alice1', self_service: true }, ['exec']));
+    await sub.run(ctx({ list: 'exec', uid: 'bob1', self_service: false }));
+    expect([...world.lists.exec!].sort()).toEqual(['alice1@csclub.internal', 'bob1@csclub.internal']);
+    policies.exec = { subscriptionPolicy: 'confirm', advertised: true };
+    await sub.run(ctx({ list: 'exec', uid: 'carol1', self_service: true }));
+    expect(world.lists.exec!.has('carol1@csclub.internal')).toBe(true);
   });
 });

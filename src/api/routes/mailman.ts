@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { classify, PermanentError } from '../../core/errors';
+import { classify, PermanentError, TransientError } from '../../core/errors';
+import { selfServiceAllowed } from '../../core/rules/lists';
 import { listNameSchema, uidSchema } from '../../core/model/fields';
 import { subscribeList, unsubscribeList } from '../../jobs/list-membership';
 import type { ApiServices } from '../services';
@@ -32,6 +33,28 @@ async function assertListExists(s: ApiServices, req: FastifyRequest, list: strin
   if (!exists) throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${list}`, 'list');
 }
 
+/**
+ * A member subscribing themself: the list must be open or confirm-only and
+ * advertised, or named in `[mailman] self_service_lists` (403 otherwise). This
+ * needs Mailman's answer: when it cannot be had, the request is refused (503)
+ * rather than enqueued unchecked.
+ */
+async function assertSelfService(s: ApiServices, req: FastifyRequest, list: string): Promise<void> {
+  if (!s.mailman) throw new TransientError('MAILMAN_UNAVAILABLE', 'this API host cannot ask Mailman whether the list admits self-service; try again or ask staff');
+  let policy;
+  try {
+    policy = await s.mailman.listPolicy(list);
+  } catch (err) {
+    req.log.warn({ list, error: classify(err) }, 'cannot read the list policy from Mailman');
+    throw new TransientError('MAILMAN_UNAVAILABLE', 'cannot ask Mailman whether the list admits self-service; try again', undefined, { cause: err });
+  }
+  if (!policy) throw new PermanentError('MAILMAN_NO_SUCH_LIST', `no mailing list ${list}`, 'list');
+  if (!selfServiceAllowed(list, policy, s.config.mailman.self_service_lists)) {
+    req.log.warn({ caller: req.caller.uid, list, policy }, 'denied: self-subscription to a list that does not admit it');
+    throw new PermanentError('FORBIDDEN', `${list} does not admit self-service subscription (${policy.subscriptionPolicy}${policy.advertised ? '' : ', unadvertised'}): ask staff`, 'list');
+  }
+}
+
 export async function mailmanRoutes(api: FastifyInstance): Promise<void> {
   for (const [method, job, verb, prep] of [
     ['POST', subscribeList, 'subscribe', 'to'],
@@ -44,10 +67,13 @@ export async function mailmanRoutes(api: FastifyInstance): Promise<void> {
       what: ({ list, uid }) => `${verb} ${uid} ${prep} ${list}`,
       params,
       job,
-      payload: async ({ params: { list, uid }, req, services: s }) => {
+      payload: async ({ params: { list, uid }, req, caller, services: s }) => {
         if (!(await s.ldap.getUser(uid))) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
-        await assertListExists(s, req, list);
-        return { list, uid };
+        // Staff subscribe anyone anywhere; a member joining on their own needs a list that admits it.
+        const selfService = method === 'POST' && !caller.isStaff;
+        if (selfService) await assertSelfService(s, req, list);
+        else await assertListExists(s, req, list);
+        return { list, uid, self_service: selfService };
       },
       subject: (p) => `${p.uid} on ${p.list}`,
     });
