@@ -2,16 +2,20 @@
  * Add a member to a group, or remove one (docs/jobs.md#add_group_member): the group itself, the
  * auxiliary groups config maps it to (admin), and its auxiliary lists (mail).
  *
- * Both jobs begin with a read-only snapshot of the user's groups. The writes
- * that follow are ensures, and their undo reverses only what the snapshot says
- * was not already so: a step retried after a crash cannot tell its own earlier
+ * Both jobs begin with a read-only snapshot of the user's groups and of the
+ * `impliedMembership` markers on their entry, which record the auxiliary
+ * memberships ceod added because of a group (`office:syscom`). Leaving a group
+ * takes only memberships it added and nothing else holds: a direct membership
+ * (made by hand, or through the API) is never ceod's to end. The writes that
+ * follow are ensures, and their undo reverses only what the snapshot says was
+ * not already so: a step retried after a crash cannot tell its own earlier
  * work from the state it started with, the snapshot can.
  */
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
 import { groupNameSchema, uidSchema } from '../core/model/fields';
 import { memberAddress } from '../core/model/names';
-import { whatLeavingTakes } from '../core/rules/groups';
+import { whatJoiningAdds, whatLeavingTakes } from '../core/rules/groups';
 import { type JobType, type StepContext, step } from './step';
 
 export const groupMembershipPayload = z
@@ -27,11 +31,25 @@ type Ctx = StepContext<GroupMembershipPayload>;
 
 const address = (ctx: Ctx) => memberAddress(ctx.payload.uid, ctx.config.ceod.base_domain);
 
-/** What the snapshot step records: the user's groups before this job, and what leaving the group would take. */
-type Snapshot = { groups: string[]; leaves_groups: string[]; leaves_lists: string[] };
+/**
+ * What the snapshot step records: the user's groups and `impliedMembership`
+ * markers before this job, what joining adds (groups and markers) and what
+ * leaving takes (groups, markers, lists). Every later step and undo works
+ * from it, never from a re-read (docs/jobs.md#snapshot-steps).
+ */
+type Snapshot = {
+  groups: string[];
+  markers: string[];
+  adds_groups: string[];
+  adds_markers: string[];
+  leaves_groups: string[];
+  leaves_markers: string[];
+  leaves_lists: string[];
+};
 
+const snapshot = (ctx: Ctx): Snapshot => ctx.result(readMembershipsStep);
 /** The groups the user was in before this job, from the snapshot step. */
-const groupsBefore = (ctx: Ctx): string[] => ctx.result(readMembershipsStep).groups;
+const groupsBefore = (ctx: Ctx): string[] => snapshot(ctx).groups;
 
 async function readMemberships(ctx: Ctx): Promise<{ result: Snapshot }> {
   const { ldap } = ctx.adapters;
@@ -39,8 +57,25 @@ async function readMemberships(ctx: Ctx): Promise<{ result: Snapshot }> {
   const [user, group, groups] = await Promise.all([ldap.getUser(uid), ldap.getGroup(cn), ldap.groupsOf(uid)]);
   if (!user) throw new PermanentError('NOT_FOUND', `no member ${uid}`, 'uid');
   if (!group) throw new PermanentError('NOT_FOUND', `no group ${cn}`, 'cn');
-  const leaving = whatLeavingTakes(ctx.config, cn, groups);
-  return { result: { groups, leaves_groups: leaving.groups, leaves_lists: leaving.lists } };
+  const markers = user.impliedMemberships;
+  const joining = whatJoiningAdds(ctx.config, cn, groups, markers);
+  const leaving = whatLeavingTakes(ctx.config, cn, groups, markers);
+  return {
+    result: {
+      groups,
+      markers,
+      adds_groups: joining.groups,
+      adds_markers: joining.markers,
+      leaves_groups: leaving.groups,
+      leaves_markers: leaving.markers,
+      leaves_lists: leaving.lists,
+    },
+  };
+}
+
+/** Adds or deletes `impliedMembership` markers on the user's entry (ensures: an add of one there, a delete of one gone, is no error). */
+async function changeMarkers(ctx: Ctx, op: 'add' | 'delete', markers: string[]): Promise<void> {
+  if (markers.length > 0) await ctx.adapters.ldap.modifyUser(ctx.payload.uid, [{ op, attr: 'impliedMembership', values: markers }]);
 }
 
 /** The read-only first step of both jobs: its result is what every undo reverts to. */
@@ -53,7 +88,6 @@ const readMembershipsStep = step<GroupMembershipPayload, Snapshot>({
 
 // --- add
 
-const auxGroups = (ctx: Ctx) => (ctx.config.auxiliary_groups[ctx.payload.cn] ?? []).filter((g) => g !== ctx.payload.cn);
 const auxLists = (ctx: Ctx) => ctx.config.auxiliary_lists[ctx.payload.cn] ?? [];
 
 async function addToGroup(ctx: Ctx) {
@@ -64,16 +98,18 @@ async function undoAddToGroup(ctx: Ctx) {
   if (!groupsBefore(ctx).includes(ctx.payload.cn)) await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'delete', uids: [ctx.payload.uid] });
 }
 
+/** Joins the auxiliary groups the user was not in, and records (markers) which memberships this group implies. */
 async function addToAuxGroups(ctx: Ctx) {
-  for (const g of auxGroups(ctx)) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'add', uids: [ctx.payload.uid] });
-  return { result: { groups: auxGroups(ctx) } };
+  const { adds_groups: groups = [], adds_markers: markers = [] } = snapshot(ctx);
+  for (const g of groups) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'add', uids: [ctx.payload.uid] });
+  await changeMarkers(ctx, 'add', markers);
+  return { result: { groups, implied: markers } };
 }
 
 async function undoAddToAuxGroups(ctx: Ctx) {
-  const before = groupsBefore(ctx);
-  for (const g of auxGroups(ctx).filter((x) => !before.includes(x))) {
-    await ctx.adapters.ldap.changeGroupMembers(g, { op: 'delete', uids: [ctx.payload.uid] });
-  }
+  const { adds_groups: groups = [], adds_markers: markers = [] } = snapshot(ctx);
+  await changeMarkers(ctx, 'delete', markers);
+  for (const g of groups) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'delete', uids: [ctx.payload.uid] });
 }
 
 async function subscribeAuxLists(ctx: Ctx) {
@@ -101,7 +137,7 @@ export const addGroupMember: JobType<GroupMembershipPayload> = {
 
 // --- remove
 
-const leaves = (ctx: Ctx, what: 'leaves_groups' | 'leaves_lists'): string[] => ctx.result(readMembershipsStep)[what];
+const leaves = (ctx: Ctx, what: 'leaves_groups' | 'leaves_lists'): string[] => snapshot(ctx)[what] ?? [];
 
 async function removeFromGroup(ctx: Ctx) {
   await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'delete', uids: [ctx.payload.uid] });
@@ -111,9 +147,12 @@ async function undoRemoveFromGroup(ctx: Ctx) {
   if (groupsBefore(ctx).includes(ctx.payload.cn)) await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'add', uids: [ctx.payload.uid] });
 }
 
+/** Leaves only the auxiliary groups this group implied and nothing else holds; drops this group's markers. */
 async function removeFromAuxGroups(ctx: Ctx) {
-  for (const g of leaves(ctx, 'leaves_groups')) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'delete', uids: [ctx.payload.uid] });
-  return { result: { groups: leaves(ctx, 'leaves_groups') } };
+  const groups = leaves(ctx, 'leaves_groups');
+  for (const g of groups) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'delete', uids: [ctx.payload.uid] });
+  await changeMarkers(ctx, 'delete', snapshot(ctx).leaves_markers ?? []);
+  return { result: { groups } };
 }
 
 async function undoRemoveFromAuxGroups(ctx: Ctx) {
@@ -121,6 +160,8 @@ async function undoRemoveFromAuxGroups(ctx: Ctx) {
   for (const g of leaves(ctx, 'leaves_groups').filter((x) => before.includes(x))) {
     await ctx.adapters.ldap.changeGroupMembers(g, { op: 'add', uids: [ctx.payload.uid] });
   }
+  const markersBefore = snapshot(ctx).markers ?? [];
+  await changeMarkers(ctx, 'add', (snapshot(ctx).leaves_markers ?? []).filter((m) => markersBefore.includes(m)));
 }
 
 async function unsubscribeAuxLists(ctx: Ctx) {
@@ -140,7 +181,7 @@ export const removeGroupMember: JobType<GroupMembershipPayload> = {
     {
       name: 'remove_from_auxiliary_groups',
       role: 'admin',
-      title: (p) => `remove ${p.uid} from the auxiliary groups of ${p.cn} that no other group of theirs implies`,
+      title: (p) => `remove ${p.uid} from the auxiliary groups that joining ${p.cn} added and nothing else holds`,
       run: removeFromAuxGroups,
       undo: undoRemoveFromAuxGroups,
     },

@@ -23,6 +23,7 @@ export const USER_ATTRIBUTES = [
   'position',
   'mailLocalAddress',
   'previousLoginShell',
+  'impliedMembership',
 ];
 
 export const GROUP_ATTRIBUTES = ['objectClass', 'cn', 'gidNumber', 'description', 'uniqueMember'];
@@ -145,6 +146,7 @@ export function toUserEntry(entry: Entry): UserEntry {
     positions: values(entry, 'position'),
     mailLocalAddresses: values(entry, 'mailLocalAddress'),
     objectClasses: values(entry, 'objectClass'),
+    impliedMemberships: values(entry, 'impliedMembership'),
   };
   const givenName = first(entry, 'givenName');
   const sn = first(entry, 'sn');

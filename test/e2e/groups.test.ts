@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { redisAuth, testStack } from '../helpers/stack';
-import { home, ldapGroups, ldapSudoRoles, ldapUsers, mailmanMembers } from '../helpers/verify';
+import { home, ldapGroups, ldapsearch, ldapSudoRoles, ldapUsers, mailmanMembers } from '../helpers/verify';
 
 const stack = testStack();
 const rnd = () => Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x');
@@ -207,6 +207,21 @@ describe('membership', () => {
     await run('DELETE', `/api/groups/termcom/members/${uid}`);
     expect(await inGroup('termcom', uid)).toBe(false);
     expect(await inGroup('office', uid)).toBe(false);
+  }, 120_000);
+
+  test('leaving syscom keeps a direct office membership: only memberships syscom added are taken (issue 10, #11)', async () => {
+    const who = newName('m');
+    await createMember(who);
+    await run('POST', `/api/groups/office/members/${who}`); // office staff in their own right
+    await run('POST', `/api/groups/syscom/members/${who}?subscribe_to_lists=false`);
+    expect(await inGroup('staff', who)).toBe(true);
+    const marks = async () => (await ldapsearch(stack, stack.ldap.usersBase, `(uid=${who})`))[0]?.impliedMembership ?? [];
+    expect(await marks()).toEqual(['staff:syscom']);
+    await run('DELETE', `/api/groups/syscom/members/${who}?unsubscribe_from_lists=false`);
+    expect(await inGroup('syscom', who)).toBe(false);
+    expect(await inGroup('staff', who)).toBe(false);
+    expect(await inGroup('office', who)).toBe(true);
+    expect(await marks()).toEqual([]);
   }, 120_000);
 
   test('?subscribe_to_lists=false leaves the lists alone, both ways', async () => {

@@ -118,6 +118,7 @@ export const person = (uid: string, extra: Partial<UserEntry> = {}): UserEntry =
   positions: [],
   mailLocalAddresses: [],
   objectClasses: ['member'],
+  impliedMemberships: [],
   ...extra,
 });
 

@@ -109,6 +109,7 @@ describe('LDAP adapter', () => {
       nonMemberTerms: [],
       positions: [],
       mailLocalAddresses: [],
+      impliedMemberships: [],
     });
     expect(got!.objectClasses).toEqual(expect.arrayContaining(['account', 'posixAccount', 'shadowAccount', 'member']));
 

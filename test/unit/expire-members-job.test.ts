@@ -6,7 +6,7 @@ import { PermanentError, TransientError } from '../../src/core/errors';
 
 const EXPIRED = '/usr/local/bin/expired-account';
 const user = (uid: string, terms: string[], loginShell = '/bin/bash', extra: Partial<UserEntry> = {}): UserEntry => ({
-  dn: `uid=${uid}`, uid, cn: `C ${uid}`, uidNumber: 1, gidNumber: 1, homeDirectory: `/users/${uid}`, loginShell, terms, nonMemberTerms: [], positions: [], mailLocalAddresses: [], objectClasses: ['member'], ...extra,
+  dn: `uid=${uid}`, uid, cn: `C ${uid}`, uidNumber: 1, gidNumber: 1, homeDirectory: `/users/${uid}`, loginShell, terms, nonMemberTerms: [], positions: [], mailLocalAddresses: [], impliedMemberships: [], objectClasses: ['member'], ...extra,
 });
 
 function ctx(users: Record<string, UserEntry>, uids: string[], opts: { attempt?: number; fail?: Record<string, Error> } = {}) {

@@ -121,7 +121,7 @@ function fakeWorld(entries: Record<string, string[]>, exec: string[]) {
   const users = new Map<string, UserEntry>(
     Object.entries(entries).map(([uid, positions]) => [
       uid,
-      { dn: `uid=${uid}`, uid, cn: uid, uidNumber: 1, gidNumber: 1, homeDirectory: '', loginShell: '', terms: [], nonMemberTerms: [], positions, mailLocalAddresses: [], objectClasses: ['member'] },
+      { dn: `uid=${uid}`, uid, cn: uid, uidNumber: 1, gidNumber: 1, homeDirectory: '', loginShell: '', terms: [], nonMemberTerms: [], positions, mailLocalAddresses: [], impliedMemberships: [], objectClasses: ['member'] },
     ]),
   );
   const group = { cn: 'exec', dn: 'cn=exec', gidNumber: 1, members: [...exec] };

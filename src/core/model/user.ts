@@ -19,6 +19,12 @@ export interface UserEntry {
   objectClasses: string[];
   /** The shell before expiry (`previousLoginShell`), restored on renewal. */
   previousLoginShell?: string;
+  /**
+   * Group memberships ceod added because of another group (`impliedMembership`,
+   * `<group>:<via>`, e.g. `office:syscom`): leaving `via` takes away only these
+   * (docs/jobs.md#remove_group_member).
+   */
+  impliedMemberships: string[];
 }
 
 /** Attributes of a People entry that jobs change after creation. */
@@ -33,6 +39,7 @@ export const MODIFIABLE_USER_ATTRIBUTES = [
   'givenName',
   'sn',
   'mailLocalAddress',
+  'impliedMembership',
 ] as const;
 export type ModifiableUserAttribute = (typeof MODIFIABLE_USER_ATTRIBUTES)[number];
 

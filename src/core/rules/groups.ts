@@ -11,20 +11,70 @@ export interface AuxiliaryConfig {
 }
 
 /**
- * What leaving `cn` takes away, given all the groups the user is in now: the
- * auxiliary groups and lists of `cn` that none of their other groups implies.
- * Someone not in `cn` loses nothing: a direct membership of an auxiliary group
- * is not ours to end.
+ * Which memberships ceod added because of another group: the `impliedMembership`
+ * values of a People entry, `<group>:<via>` (e.g. `office:syscom`: ceod put the
+ * user in office because they joined syscom). A membership without such a
+ * marker was made some other way (by hand, or directly through the API) and is
+ * never ceod's to end when a group is left.
  */
-export function whatLeavingTakes(config: AuxiliaryConfig, cn: string, groups: readonly string[]): { groups: string[]; lists: string[] } {
-  if (!groups.includes(cn)) return { groups: [], lists: [] };
+export const marker = (group: string, via: string): string => `${group}:${via}`;
+
+/** The groups `via` of every marker for `group`. */
+export function impliedVia(markers: readonly string[], group: string): string[] {
+  return markers.filter((m) => m.startsWith(`${group}:`)).map((m) => m.slice(group.length + 1));
+}
+
+/** The auxiliary groups of `cn` (itself excluded). */
+export const auxiliaryGroupsOf = (config: AuxiliaryConfig, cn: string): string[] => (config.auxiliary_groups[cn] ?? []).filter((g) => g !== cn);
+
+/**
+ * What joining `cn` adds, given the user's groups and markers now: membership
+ * of each auxiliary group they are not in yet (with a marker saying why), and
+ * a marker for each one they are in only because of another group (so leaving
+ * that other group later keeps it). A direct membership gets no marker.
+ */
+export function whatJoiningAdds(config: AuxiliaryConfig, cn: string, groups: readonly string[], markers: readonly string[]): { groups: string[]; markers: string[] } {
+  const add: string[] = [];
+  const marks: string[] = [];
+  for (const g of auxiliaryGroupsOf(config, cn)) {
+    const m = marker(g, cn);
+    if (!groups.includes(g)) {
+      add.push(g);
+      marks.push(m);
+    } else if (impliedVia(markers, g).length > 0 && !markers.includes(m)) {
+      marks.push(m);
+    }
+  }
+  return { groups: add, markers: marks };
+}
+
+/**
+ * What leaving `cn` takes away, given the user's groups and markers now: each
+ * auxiliary group of `cn` that ceod added because of `cn` (a `<group>:<cn>`
+ * marker) and that no other marker still holds, and every `<group>:<cn>`
+ * marker; and the auxiliary lists of `cn` that none of their other groups
+ * implies. Someone not in `cn` loses nothing, and a membership ceod did not
+ * add (no marker) is never taken.
+ */
+export function whatLeavingTakes(
+  config: AuxiliaryConfig,
+  cn: string,
+  groups: readonly string[],
+  markers: readonly string[] = [],
+): { groups: string[]; markers: string[]; lists: string[] } {
+  if (!groups.includes(cn)) return { groups: [], markers: [], lists: [] };
   const others = groups.filter((g) => g !== cn);
-  const impliedGroups = new Set(others.flatMap((g) => config.auxiliary_groups[g] ?? []));
   const impliedLists = new Set(others.flatMap((g) => config.auxiliary_lists[g] ?? []));
-  return {
-    groups: (config.auxiliary_groups[cn] ?? []).filter((g) => g !== cn && !impliedGroups.has(g)),
-    lists: (config.auxiliary_lists[cn] ?? []).filter((l) => !impliedLists.has(l)),
-  };
+  const take: string[] = [];
+  const unmark: string[] = [];
+  for (const g of auxiliaryGroupsOf(config, cn)) {
+    const via = impliedVia(markers, g);
+    if (!via.includes(cn)) continue;
+    unmark.push(marker(g, cn));
+    // Held for another group the user is still in: stays.
+    if (!via.some((v) => v !== cn && others.includes(v))) take.push(g);
+  }
+  return { groups: take, markers: unmark, lists: (config.auxiliary_lists[cn] ?? []).filter((l) => !impliedLists.has(l)) };
 }
 
 /**
