@@ -2,7 +2,8 @@
  * A small HTTP client for the benchmarks: keep-alive requests, SSE streams,
  * and a bounded load loop. Only ever aimed at 127.0.0.1 / localhost.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import https from 'node:https';
 
 export interface Res {
   status: number;
@@ -14,7 +15,7 @@ function checkLocal(url: URL): void {
   if (url.hostname !== 'localhost' && url.hostname !== '127.0.0.1') throw new Error(`bench requests go to loopback only, not ${url.hostname}`);
 }
 
-export function request(agent: http.Agent, base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Res> {
+export function request(agent: https.Agent, base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Res> {
   const url = new URL(path, base);
   checkLocal(url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -24,7 +25,7 @@ export function request(agent: http.Agent, base: string, method: string, path: s
     h['content-length'] = Buffer.byteLength(payload);
   }
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: h, agent }, (res) => {
+    const req = https.request(url, { method, headers: h, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -58,11 +59,11 @@ const FINAL = new Set(['completed', 'failed', 'rolled_back']);
  * Opens an SSE stream and resolves with every event once a final one arrives
  * (or rejects on a non-200). `onOpen` fires when the response headers arrive.
  */
-export function sse(agent: http.Agent | false, base: string, path: string, headers: Record<string, string>, onOpen?: () => void, onEvent?: (e: SseEvent) => void): Promise<SseEvent[]> {
+export function sse(agent: https.Agent, base: string, path: string, headers: Record<string, string>, onOpen?: () => void, onEvent?: (e: SseEvent) => void): Promise<SseEvent[]> {
   const url = new URL(path, base);
   checkLocal(url);
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { ...headers, accept: 'text/event-stream' }, agent }, (res) => {
+    const req = https.get(url, { headers: { ...headers, accept: 'text/event-stream' }, agent }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`SSE ${path}: HTTP ${res.statusCode}`));

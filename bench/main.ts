@@ -18,7 +18,7 @@
  * authenticates as a client keeping its session does (the `ceo` client, curl
  * with a cookie jar): one SPNEGO handshake, then the session cookie.
  */
-import http from 'node:http';
+import https from 'node:https';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,7 +76,9 @@ interface Ctx {
   info: StackInfo;
   cluster: CeodCluster;
   tickets: Tickets;
-  agent: http.Agent;
+  agent: https.Agent;
+  /** The stack's CA: the API serves HTTPS. */
+  ca: Buffer;
   /** `ceod_session=…` from one handshake; absent with --spnego-every-request. */
   cookie?: string;
 }
@@ -390,7 +392,7 @@ interface LoadRun {
 }
 
 async function load(ctx: Ctx, n: number, conns: number, path: string, auth: LoadAuth): Promise<LoadRun> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: conns, ca: ctx.ca });
   const lat: number[] = [];
   let errors = 0;
   const t0 = process.hrtime.bigint();
@@ -514,7 +516,7 @@ async function scenarioSse(ctx: Ctx): Promise<void> {
   let open = 0;
   const delays: number[] = [];
   const path = `/api/jobs/${sub.id}/events`;
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const agent = new https.Agent({ keepAlive: false, maxSockets: Infinity, ca: ctx.ca });
   let goAt = Infinity;
   const watchers = tokens.map((t) =>
     sse(agent, ctx.cluster.url, path, { authorization: `Negotiate ${t}` }, () => (open += 1), (e: SseEvent) => {
@@ -624,15 +626,18 @@ async function main(): Promise<void> {
     ...(cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] } : {}),
     edits: {
       all: {
-        ceod: { lock_duration_ms: 10000, stalled_interval_ms: 5000, step_backoff_ms: 500, step_backoff_max_ms: 8000, shutdown_grace_ms: 10000 },
+        // The SSE scenario watches one job with many streams of one user: lift the per-caller cap for it.
+        ceod: { lock_duration_ms: 10000, stalled_interval_ms: 5000, step_backoff_ms: 500, step_backoff_max_ms: 8000, shutdown_grace_ms: 10000, sse_max_per_principal: 100000 },
         // --kadmin-per-process: the adapter as it was before the session (for a before/after figure).
         ...(argv.includes('--kadmin-per-process') ? { kerberos: { kadmin_session: 'false' } } : {}),
       },
       ...(PER_ROLE_WORKERS ? {} : { admin: { ceod: { roles: 'admin,fs' } } }),
     },
   });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const ctx: Ctx = { info, cluster, tickets, agent };
+  // The API serves HTTPS with the stack's own CA, as production does with the club's.
+  const ca = readFileSync(info.tls.caFile);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca });
+  const ctx: Ctx = { info, cluster, tickets, agent, ca };
   if (!SPNEGO_EVERY_REQUEST) ctx.cookie = await sessionCookie(ctx);
   const redis = new IORedis(info.redis.url, redisAuth(info));
   const only = flag('--only')?.split(',');

@@ -231,6 +231,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(config.secrets.tls ? { https: config.secrets.tls } : {}),
   });
   return {
     app,

@@ -72,10 +72,13 @@ async function run(command: string, config: Config, log: Logger, waitMs: number)
   }
   if (command === 'api') {
     if (!config.ceod.api_listen) throw new ConfigError('ceod.api_listen: required to serve the API');
+    if (config.ceod.tls === 'off') {
+      log.warn('[ceod] tls = off: the API serves plain HTTP; passwords in job results and SPNEGO-authenticated bodies cross the network in clear (development only)');
+    }
     const api = await composeApi(config, log, { waitMs, ...clockOverride(process.env, log) });
     const { host, port } = config.ceod.api_listen;
     await api.app.listen({ host, port });
-    log.info({ url: `http://${host}:${port}` }, 'API listening');
+    log.info({ url: `${config.secrets.tls ? 'https' : 'http'}://${host}:${port}` }, 'API listening');
     onSignals(log, api);
     return;
   }

@@ -55,7 +55,29 @@ export function resolveSecrets(c: RawConfig, env: NodeJS.ProcessEnv = process.en
   if (secretsKey.length !== 32) {
     throw new ConfigError('ceod.secrets_key_file: must hold 32 bytes, base64-encoded (openssl rand -base64 32)');
   }
-  return { ldapBindPassword, mailmanPassword, redisPassword, secretsKey };
+  return { ldapBindPassword, mailmanPassword, redisPassword, secretsKey, ...tlsFiles(c) };
+}
+
+/**
+ * The API's certificate and key, read at start on a host that serves the API
+ * with `tls = on`: a missing key or an unreadable file fails the start naming it.
+ */
+function tlsFiles(c: RawConfig): Pick<Secrets, 'tls'> {
+  if (!c.ceod.api_listen || c.ceod.tls === 'off') return {};
+  const read = (key: 'tls_cert_file' | 'tls_key_file'): Buffer => {
+    const file = c.ceod[key];
+    if (!file) throw new ConfigError(`ceod.${key}: required to serve the API over HTTPS (or set ceod.tls = off, for development only)`);
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(`ceod.${key}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  const cert = read('tls_cert_file');
+  const key = read('tls_key_file');
+  if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`ceod.tls_cert_file: ${c.ceod.tls_cert_file} holds no PEM certificate`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('utf8'))) throw new ConfigError(`ceod.tls_key_file: ${c.ceod.tls_key_file} holds no PEM private key`);
+  return { tls: { cert, key } };
 }
 
 function deepFreeze<T>(o: T): T {

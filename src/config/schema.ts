@@ -41,6 +41,12 @@ export const configSchema = z
         host: z.string().min(1),
         roles: csv.pipe(z.array(z.enum(ROLES))),
         api_listen: listen.optional(),
+        /** Serve the API over HTTPS (`on`, the default: tls_cert_file and tls_key_file are then required) or plain HTTP (`off`: development only, logged as a warning). */
+        tls: z.enum(['on', 'off']).default('on'),
+        /** The API's certificate chain (PEM). */
+        tls_cert_file: absPath.optional(),
+        /** The API's private key (PEM), a secret: mode 0600, readable by ceod only. */
+        tls_key_file: absPath.optional(),
         base_domain: z.string().min(1),
         secrets_key_file: absPath,
         log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -244,6 +250,8 @@ export const SECRET_ENV = {
 
 /** Secrets resolved at start; kept apart from the config so logging the config never leaks them. */
 export interface Secrets {
+  /** The API's certificate and key, on a host that serves the API over HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
   ldapBindPassword: string;
   redisPassword?: string;
   mailmanPassword: string;

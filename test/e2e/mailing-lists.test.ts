@@ -4,7 +4,7 @@
  * roster afterwards. This file makes its own lists (random names) and deletes
  * them afterwards.
  */
-import { request } from 'node:http';
+import { request } from 'node:https';
 import IORedis, { type Redis } from 'ioredis';
 import { call, type CeodCluster, jobCount as countJobs, runJob, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { redisAuth, testStack } from '../helpers/stack';

@@ -104,7 +104,7 @@ describe('generated ceod configs', () => {
 
   it('env.sh points clients at localhost for SPNEGO and at the stack', () => {
     const env = readFileSync(stack.envFile, 'utf8');
-    expect(env).toContain(`export CEOD_URL='http://localhost:${stack.ports.ceodApi}'`);
+    expect(env).toContain(`export CEOD_URL='https://localhost:${stack.ports.ceodApi}'`);
     expect(env).toContain(`export LDAPURI='${stack.ldap.url}'`);
     expect(env).toContain(`export REDIS_URL='redis://ceod:${stack.redis.password}@127.0.0.1:${stack.ports.redis}'`);
     expect(env).toContain(`export MYSQL_PORT='${stack.ports.mysql}'`);

@@ -12,6 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { parse, stringify } from 'ini';
 import { GSS_MECH_OID_SPNEGO, initializeClient } from 'kerberos';
 import { REPO_ROOT } from './layout';
+import { httpsAnswers } from './probes';
 import type { CeodName, StackInfo } from './types';
 
 /** The built ceod entry point. */
@@ -85,7 +86,8 @@ export async function startCeod(
   const exits = new Map<ProcName, Promise<number | null>>();
 
   const cluster: CeodCluster = {
-    url: `http://localhost:${port}`,
+    // HTTPS with the stack's own CA, as in production (clients trust stack.tls.caFile).
+    url: `https://localhost:${port}`,
     prefix,
     dir,
     configs,
@@ -101,7 +103,7 @@ export async function startCeod(
       child.stderr!.pipe(out);
       procs.set(name, child);
       exits.set(name, new Promise((resolve) => child.on('exit', (code) => resolve(code))));
-      if (name === 'api') await waitFor(async () => (await fetch(`${cluster.url}/health`)).ok, 60_000, `API on ${cluster.url}`, () => cluster.logs('api'));
+      if (name === 'api') await waitFor(() => httpsAnswers(`${cluster.url}/health`, stack.tls.caFile), 60_000, `API on ${cluster.url}`, () => cluster.logs('api'));
       else await waitFor(async () => cluster.logs(name).includes('worker ready'), 60_000, `worker ${name}`, () => cluster.logs(name));
     },
     async kill(name, signal = 'SIGTERM') {
@@ -160,7 +162,9 @@ export class Tickets {
   }
 
   env(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: this.stack.krb5.config, KRB5CCNAME: this.ccache };
+    // curl and node children trust the stack's CA, as env.sh makes a developer's shell do.
+    const ca = this.stack.tls.caFile;
+    const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: this.stack.krb5.config, KRB5CCNAME: this.ccache, CURL_CA_BUNDLE: ca, NODE_EXTRA_CA_CERTS: ca };
     delete env.KRB5_CLIENT_KTNAME;
     return env;
   }

@@ -34,7 +34,12 @@ function renderIni(sections: [string, Section][], header: string): string {
 export function ceodConfigText(info: StackInfo, name: CeodName): string {
   const { host, roles } = CEOD_HOSTS[name];
   const ceod: Section = { host, roles: roles.join(','), base_domain: info.baseDomain, secrets_key_file: info.secretsKeyFile };
-  if (name === 'api') ceod.api_listen = info.ceod.apiListen;
+  if (name === 'api') {
+    ceod.api_listen = info.ceod.apiListen;
+    // HTTPS with the stack's own CA (tls.ts): clients trust it through env.sh's CURL_CA_BUNDLE / NODE_EXTRA_CA_CERTS.
+    ceod.tls_cert_file = info.tls.certFile;
+    ceod.tls_key_file = info.tls.keyFile;
+  }
   const sections: [string, Section][] = [
     ['ceod', ceod],
     [

@@ -1,4 +1,6 @@
 /** One-shot checks that a server answers; each resolves to true or false, never throws. */
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 
 const HOST = '127.0.0.1';
@@ -100,6 +102,26 @@ export async function httpAnswers(url: string, headers: Record<string, string> =
   } catch {
     return false;
   }
+}
+
+/** Whether `url` (https) answers 200, trusting the certificate authority in `caFile`. */
+export function httpsAnswers(url: string, caFile: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    let ca: Buffer;
+    try {
+      ca = readFileSync(caFile);
+    } catch {
+      resolve(false);
+      return;
+    }
+    const req = httpsRequest(url, { ca, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** The Basic authorization header for a user and password. */

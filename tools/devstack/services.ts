@@ -11,7 +11,7 @@ import { mariadbdArgs } from './mariadb';
 import { postgresArgs, postgresBinDir, postgresRunAs } from './postgres';
 import { redisAuth } from './redis';
 import { DevstackError, findBinary, type SpawnSpec } from './processes';
-import { basicAuth, httpAnswers, mysqlAnswers, postgresAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
+import { basicAuth, httpAnswers, httpsAnswers, mysqlAnswers, postgresAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
 import type { CeodName, ServiceName, StackInfo } from './types';
 
 export { findBinary };
@@ -195,7 +195,7 @@ export function ceodSpec(info: StackInfo, name: CeodName): ProcessSpec {
       if (!existsSync(CEOD_MAIN)) throw new DevstackError(`${CEOD_MAIN} does not exist: run npm run build first`);
       return { name: procName, cmd: process.execPath, args, env, cwd: REPO_ROOT, logFile: logFile(layout, procName), pidFile: pidFile(layout, procName) };
     },
-    probe: name === 'api' ? () => httpAnswers(`http://127.0.0.1:${info.ports.ceodApi}/health`) : null,
+    probe: name === 'api' ? () => httpsAnswers(`${info.ceod.url}/health`, info.tls.caFile) : null,
     endpoint: name === 'api' ? `${info.ceod.url}/health` : `worker (${info.configs[name]})`,
   };
 }

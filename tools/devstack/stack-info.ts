@@ -122,7 +122,7 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       dataDir: l.postgresData,
     },
     tls: { caFile: l.caCert, certFile: l.serverCert, keyFile: l.serverKey },
-    ceod: { url: `http://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
+    ceod: { url: `https://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
     homeRoot: l.homeRoot,
     skelDir: l.skelDir,
     secretsKeyFile: secrets.files.secretsKey,
