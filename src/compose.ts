@@ -23,6 +23,7 @@ import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
 import { RedisJobStore } from './store/job-store';
+import { RedisSessions } from './store/sessions';
 import { BullmqQueue } from './workers/bullmq-queue';
 import { Runner } from './workers/runner';
 
@@ -175,6 +176,8 @@ export function redisServices(config: Config, redis: Redis, log?: Logger) {
     store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000 }),
     queue: new BullmqQueue(redis, { prefix, attempts: c.step_attempts, retentionMs }),
     coordination: new RedisCoordination(redis, { prefix, mutex: { ttlMs: c.mutex_ttl_ms, waitMs: c.mutex_wait_ms }, idFloorTtlMs: c.id_floor_ttl_ms, log }),
+    // Generations outlive the longest session a config may allow (24 h).
+    sessions: new RedisSessions(redis, { prefix, maxSessionTtlS: 86_400 }),
   };
 }
 
@@ -217,7 +220,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
   const ldap = adapters.ldap;
   await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
   await subscriber.connect();
-  const { store, queue } = redisServices(config, producer, log);
+  const { store, queue, sessions } = redisServices(config, producer, log);
   const events = new EventHub(subscriber, keys(config.redis.prefix).channel());
   await events.start();
   const app = await buildApp({
@@ -226,6 +229,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     queue,
     events,
     ldap,
+    sessions,
     homeDirs: adapters.optionalHomeDirs,
     mailman: adapters.optionalMailman,
     log,
@@ -253,8 +257,8 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
   const connection = redisConnection(config, 'worker');
   const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
-  const { store, queue, coordination } = redisServices(config, connection, log);
-  const runner = new Runner({ config, store, queue, coordination, connection, adapters, log });
+  const { store, queue, coordination, sessions } = redisServices(config, connection, log);
+  const runner = new Runner({ config, store, queue, coordination, sessions, connection, adapters, log });
   await runner.start();
   return {
     runner,

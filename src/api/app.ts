@@ -58,7 +58,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await healthRoutes(app);
 
   const roles = new RoleCache(deps.ldap, c.role_cache_ttl_ms);
-  const sessions = c.session_ttl_seconds > 0 ? { key: deriveSessionKey(deps.config.secrets.secretsKey), ttlS: c.session_ttl_seconds, secure: c.session_cookie_secure, now: deps.clock } : undefined;
+  const sessions =
+    c.session_ttl_seconds > 0
+      ? { key: deriveSessionKey(deps.config.secrets.secretsKey), ttlS: c.session_ttl_seconds, secure: c.session_cookie_secure, now: deps.clock, registry: deps.sessions }
+      : undefined;
   const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions });
   await app.register(
     async (api) => {

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/schema';
 import type { Logger } from '../core/log';
-import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman } from '../core/ports';
+import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, SessionRegistry } from '../core/ports';
 
 export interface ApiDeps {
   config: Config;
@@ -14,6 +14,8 @@ export interface ApiDeps {
   queue: JobQueue;
   events: JobEventFeed;
   ldap: Ldap;
+  /** Session generations (revocation); shared by every API host. */
+  sessions: SessionRegistry;
   /** For `.forward` reads where the home directories are mounted; optional. */
   homeDirs?: HomeDirs;
   /** For checking that a list exists before a subscription is enqueued; optional (the mail step checks too). */

@@ -53,6 +53,7 @@ async function deleteUser(ctx: Ctx) {
   const removed = await ctx.adapters.ldap.deleteUser(ctx.payload.uid);
   // Its number is free again: let the allocator find it.
   if (user) await ctx.idFloor.lower('members', user.uidNumber);
+  await ctx.revokeSessions([ctx.payload.uid]);
   return { result: { user_removed: removed } };
 }
 

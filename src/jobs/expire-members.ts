@@ -77,6 +77,8 @@ async function setExpiredShells(ctx: Ctx): Promise<{ result: ShellsResult; warni
     outcomes[uid] = d.value.outcome;
     if (d.value.outcome === 'expired' && d.value.notice) notices[uid] = d.value.notice;
   });
+  // An expired account is disabled for logins: its API sessions end too.
+  await ctx.revokeSessions(Object.keys(outcomes).filter((uid) => outcomes[uid] === 'expired'));
   const expiredCount = Object.values(outcomes).filter((v) => v === 'expired').length;
   const failed = done.filter((d) => !d.ok).length;
   return {

@@ -141,6 +141,8 @@ const leaves = (ctx: Ctx, what: 'leaves_groups' | 'leaves_lists'): string[] => s
 
 async function removeFromGroup(ctx: Ctx) {
   await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'delete', uids: [ctx.payload.uid] });
+  // Leaving a staff group ends the sessions that carried its powers.
+  if (ctx.config.ceod.protected_groups.includes(ctx.payload.cn)) await ctx.revokeSessions([ctx.payload.uid]);
 }
 
 async function undoRemoveFromGroup(ctx: Ctx) {

@@ -15,6 +15,8 @@ async function setPassword(ctx: StepContext<ResetPasswordPayload>) {
   const password = generatePassword();
   await ctx.saveSecret('password', password);
   await ctx.adapters.kadmin.setPassword(ctx.payload.uid, password, { needChange: true });
+  // Whoever held a session as this user keeps it no longer.
+  await ctx.revokeSessions([ctx.payload.uid]);
 }
 
 export const resetPassword: JobType<ResetPasswordPayload> = {

@@ -43,6 +43,11 @@ export interface StepContext<P> {
    * retried: each item's work must be an ensure.
    */
   forEachItem<T, O>(items: readonly T[], work: (item: T) => Promise<O>): Promise<ItemOutcome<O>[]>;
+  /**
+   * Ends every API session of these users at once (docs/authorization.md#sessions):
+   * after a password reset, a deletion, an expiry, or leaving a staff group.
+   */
+  revokeSessions(uids: readonly string[]): Promise<void>;
   /** Stores a secret (e.g. an initial password), sealed, for the requester. */
   saveSecret(name: string, value: string): Promise<void>;
   signal: AbortSignal;

@@ -10,6 +10,7 @@ export function keys(prefix: string) {
     channel: () => `${prefix}:events`,
     mutex: (name: string) => `${prefix}:mutex:${name}`,
     idFloor: (pool: string) => `${prefix}:id-floor:${pool}`,
+    sessionGen: (uid: string) => `${prefix}:session-gen:${uid}`,
   };
 }
 

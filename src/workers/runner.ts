@@ -24,7 +24,7 @@ import type { Logger } from '../core/log';
 import type { JobRecord } from '../core/model/job';
 import { isFinished } from '../core/model/job';
 import type { Role } from '../core/model/roles';
-import type { Adapters, Coordination, JobStore } from '../core/ports';
+import type { Adapters, Coordination, JobStore, SessionRegistry } from '../core/ports';
 import { jobTypes } from '../jobs/registry';
 import type { JobType } from '../jobs/step';
 import { type BullmqQueue, queueName, type StepJobData } from './bullmq-queue';
@@ -37,6 +37,8 @@ export interface RunnerDeps {
   store: JobStore;
   queue: BullmqQueue;
   coordination: Coordination;
+  /** Session generations, for steps that end a user's sessions; none in tests that need none. */
+  sessions?: SessionRegistry;
   /** A connection for BullMQ workers (maxRetriesPerRequest: null). */
   connection: Redis;
   adapters: Adapters;

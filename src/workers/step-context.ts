@@ -2,7 +2,7 @@
 import type { Config } from '../config/schema';
 import { PermanentError } from '../core/errors';
 import type { JobRecord, StepResult } from '../core/model/job';
-import type { Adapters, Coordination, JobStore } from '../core/ports';
+import type { Adapters, Coordination, JobStore, SessionRegistry } from '../core/ports';
 import { sealSecret } from '../core/secret-box';
 import type { StepContext, StepDef } from '../jobs/step';
 import { forEachItem } from './bulk';
@@ -12,6 +12,7 @@ export interface ContextDeps {
   adapters: Adapters;
   store: JobStore;
   coordination: Coordination;
+  sessions?: SessionRegistry;
 }
 
 export function stepContext<P>(deps: ContextDeps, record: JobRecord, payload: P, attempt: number, signal: AbortSignal): StepContext<P> {
@@ -32,6 +33,10 @@ export function stepContext<P>(deps: ContextDeps, record: JobRecord, payload: P,
     },
     resultIfAny,
     withLock: (name, work) => coordination.withLock(name, work),
+    revokeSessions: async (uids) => {
+      if (!deps.sessions) throw new Error('this engine has no session registry');
+      await deps.sessions.revoke(uids);
+    },
     forEachItem: (items, work) => forEachItem(items, work, { concurrency: config.ceod.bulk_concurrency, signal }),
     idFloor: coordination.idFloors,
     saveSecret: async (name, value) => {

@@ -113,3 +113,53 @@ test('curl --negotiate with a cookie jar negotiates once, then uses the cookie',
   expect(fresh).not.toMatch(/A{43}$/);
   expect((await curl(`${cluster.url}/api/members/ctdalek`)).status).toBe('200');
 }, 60_000);
+
+/**
+ * A session ends at once (issue 10): a password reset, a deletion, or leaving
+ * a staff group bumps the user's session generation in Redis, and a cookie of
+ * an older generation is refused by every API host. The cookies here are
+ * signed with the stack's secrets key as a handshake would have issued them
+ * (the members are new, without tickets of their own).
+ */
+test('a password reset, leaving a staff group, or deletion ends the user\'s sessions on every API host', async () => {
+  const { deriveSessionKey, signSession } = await import('../../src/api/http/session');
+  const key = deriveSessionKey(Buffer.from(readFileSync(stack.secretsKeyFile, 'utf8').trim(), 'base64'));
+  const cookieFor = (uid: string) => {
+    const iat = Math.floor(Date.now() / 1000);
+    return signSession(key, { principal: `${uid}@${stack.realm}`, uid, iat, exp: iat + 600 });
+  };
+  const uid = `zs${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+  const run = async (method: string, path: string, body?: unknown) => {
+    const res = await call(cluster, tickets, 'ctdalek', method, path, body);
+    expect(res.status).toBe(202);
+    expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
+  };
+  await run('POST', '/api/members', { uid, cn: `Session ${uid}`, given_name: 'S', sn: uid, terms: ['f2099'] });
+  const read = (c: CeodCluster, cookie: string) => call(c, tickets, null, 'GET', `/api/members/${uid}`, undefined, withCookie(cookie)).then((r) => r.status);
+
+  let cookie = cookieFor(uid);
+  expect([await read(cluster, cookie), await read(other, cookie)]).toEqual([200, 200]);
+  await run('POST', `/api/members/${uid}/pwreset`);
+  expect([await read(cluster, cookie), await read(other, cookie)]).toEqual([401, 401]);
+
+  // A cookie issued after the reset (under the new generation) works; leaving office ends it.
+  await run('POST', `/api/groups/office/members/${uid}?subscribe_to_lists=false`);
+  const { redisAuth } = await import('../helpers/stack');
+  const IORedis = (await import('ioredis')).default;
+  const redis = new IORedis(stack.redis.url, redisAuth(stack));
+  try {
+    const current = Number((await redis.get(`${cluster.prefix}:session-gen:${uid}`)) ?? 0);
+    const iat = Math.floor(Date.now() / 1000);
+    cookie = signSession(key, { principal: `${uid}@${stack.realm}`, uid, iat, exp: iat + 600, gen: current });
+    expect(await read(cluster, cookie)).toBe(200);
+    await run('DELETE', `/api/groups/office/members/${uid}?unsubscribe_from_lists=false`);
+    expect(await read(cluster, cookie)).toBe(401);
+    const after = Number((await redis.get(`${cluster.prefix}:session-gen:${uid}`)) ?? 0);
+    cookie = signSession(key, { principal: `${uid}@${stack.realm}`, uid, iat, exp: iat + 600, gen: after });
+    expect(await read(other, cookie)).toBe(200);
+    await run('DELETE', `/api/members/${uid}`);
+    expect(await read(other, cookie)).toBe(401);
+  } finally {
+    redis.disconnect();
+  }
+}, 120_000);

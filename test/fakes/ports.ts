@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { isFinished, type JobEvent, type JobRecord, type StoredEvent } from '../../src/core/model/job';
-import type { Authenticator, IdempotencyKey, JobEventFeed, JobQueue, JobStore, Ldap, SubmitOutcome } from '../../src/core/ports';
+import type { Authenticator, IdempotencyKey, JobEventFeed, JobQueue, JobStore, Ldap, SessionRegistry, SubmitOutcome } from '../../src/core/ports';
 import type { UserEntry } from '../../src/core/model/user';
 
 /** The shipped example config, with secrets, as the API would load it. */
@@ -144,3 +144,16 @@ export const tokenIsUid =
 
 /** The Authorization header `tokenIsUid` accepts for `uid`. */
 export const negotiateAs = (uid: string) => `Negotiate ${Buffer.from(uid).toString('base64')}`;
+
+/** Session generations in memory; `revoked` lists every revoke call. */
+export class MemorySessions implements SessionRegistry {
+  readonly gens = new Map<string, number>();
+  readonly revoked: string[][] = [];
+  async generation(uid: string) {
+    return this.gens.get(uid) ?? 0;
+  }
+  async revoke(uids: readonly string[]) {
+    this.revoked.push([...uids]);
+    for (const u of uids) this.gens.set(u, (this.gens.get(u) ?? 0) + 1);
+  }
+}

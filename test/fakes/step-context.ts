@@ -17,6 +17,8 @@ export interface FakeContextOptions<P> {
   jobId?: string;
   /** Secrets the step saved, by name (filled in by `saveSecret`). */
   secrets?: Record<string, string>;
+  /** Uids whose sessions the step revoked (filled in by `revokeSessions`). */
+  revoked?: string[];
 }
 
 export function fakeStepContext<P>(o: FakeContextOptions<P>): StepContext<P> {
@@ -39,6 +41,7 @@ export function fakeStepContext<P>(o: FakeContextOptions<P>): StepContext<P> {
     withLock: async <T>(_name: string, work: () => Promise<T>) => work(),
     forEachItem: (items, work) => forEachItem(items, work, { concurrency: 4, signal }),
     idFloor: { get: async () => null, set: async () => undefined, lower: async () => undefined },
+    revokeSessions: async (uids) => void o.revoked?.push(...uids),
     saveSecret: async (name, value) => {
       if (o.secrets) o.secrets[name] = value;
     },

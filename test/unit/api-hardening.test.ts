@@ -9,7 +9,7 @@ import { buildApp } from '../../src/api/app';
 import type { Config } from '../../src/config/schema';
 import { createLogger } from '../../src/core/log';
 import { duplicateKey } from '../../src/api/http/body';
-import { exampleConfig, fakeLdap, MemoryJobStore, negotiateAs, noEvents, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
+import { exampleConfig, MemorySessions, fakeLdap, MemoryJobStore, negotiateAs, noEvents, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
 
 const log = createLogger({ level: 'silent', host: 'test', process: 'test' });
 let store: MemoryJobStore;
@@ -22,7 +22,7 @@ async function build(edit: (c: Config) => void = () => undefined) {
   store = new MemoryJobStore();
   queue = new RecordingQueue();
   const ldap = fakeLdap([person('ctdalek'), person('office1'), person('regular1'), person('alice1')], { ctdalek: ['syscom'], office1: ['office'] });
-  return buildApp({ config, store, queue, events: noEvents, ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
+  return buildApp({ config, store, queue, events: noEvents, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
 }
 
 beforeEach(async () => {
@@ -71,7 +71,7 @@ describe('#14 hygiene', () => {
     (ldap as unknown as { ping: () => Promise<void> }).ping = async () => {
       throw new Error('connect ECONNREFUSED 10.1.2.3:636 as cn=ceod,dc=secret');
     };
-    app = await buildApp({ config, store: new MemoryJobStore(), queue: new RecordingQueue(), events: noEvents, ldap, log, authenticate: tokenIsUid('X') });
+    app = await buildApp({ config, store: new MemoryJobStore(), queue: new RecordingQueue(), events: noEvents, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid('X') });
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(503);
     expect(res.json().checks).toEqual({ redis: 'ok', ldap: 'unreachable' });

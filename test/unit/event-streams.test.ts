@@ -13,7 +13,7 @@ import { createLogger } from '../../src/core/log';
 import type { JobEventFeed } from '../../src/core/ports';
 import { newRecord } from '../../src/jobs/submit';
 import { resetPassword } from '../../src/jobs/reset-password';
-import { exampleConfig, fakeLdap, MemoryJobStore, negotiateAs, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
+import { exampleConfig, MemorySessions, fakeLdap, MemoryJobStore, negotiateAs, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
 
 const log = createLogger({ level: 'silent', host: 'test', process: 'test' });
 /** Wakes nobody early: every waiter just times out, as with a quiet Redis. */
@@ -40,7 +40,7 @@ async function build(edit: (c: Config['ceod']) => void = () => undefined) {
   edit(config.ceod as Config['ceod']);
   store = new MemoryJobStore();
   const ldap = fakeLdap([person('ctdalek'), person('regular1')], { ctdalek: ['syscom'] });
-  return buildApp({ config, store, queue: new RecordingQueue(), events: timerFeed, ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
+  return buildApp({ config, store, queue: new RecordingQueue(), events: timerFeed, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
 }
 
 /** A job of `requester`, run to its end: queued, started, completed. */

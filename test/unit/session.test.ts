@@ -10,6 +10,7 @@ import { createLogger } from '../../src/core/log';
 import { makeAuthHook, RoleCache, type SessionOptions } from '../../src/api/http/auth';
 import { cookieValue, deriveSessionKey, SESSION_COOKIE, signSession, verifySession } from '../../src/api/http/session';
 import type { Ldap } from '../../src/core/ports';
+import { MemorySessions } from '../fakes/ports';
 
 const REALM = 'CSCLUB.INTERNAL';
 const secretsKey = randomBytes(32);
@@ -21,10 +22,11 @@ const session = { principal: `alice1@${REALM}`, uid: 'alice1', iat: T0, exp: T0 
 const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
 
 describe('session cookie values', () => {
-  it('round-trips principal, uid and times', () => {
+  it('round-trips principal, uid, times and the session generation (0 when absent)', () => {
     const v = signSession(key, session);
     expect(v).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
-    expect(verifySession(key, v, T0 + 1, 600)).toEqual({ ok: true, session });
+    expect(verifySession(key, v, T0 + 1, 600)).toEqual({ ok: true, session: { ...session, gen: 0 } });
+    expect(verifySession(key, signSession(key, { ...session, gen: 3 }), T0 + 1, 600)).toEqual({ ok: true, session: { ...session, gen: 3 } });
   });
 
   it('derives a key of its own: not the secrets key, the same on every host', () => {
@@ -154,7 +156,8 @@ const cookieFrom = (setCookie: string | undefined) => /ceod_session=([^;]*)/.exe
 
 describe('the auth hook with session cookies', () => {
   let clock = T0 * 1000;
-  const sessions: SessionOptions = { key, ttlS: 600, secure: true, now: () => clock };
+  const registry = new MemorySessions();
+  const sessions: SessionOptions = { key, ttlS: 600, secure: true, now: () => clock, registry };
   const dir: Directory = { users: new Set(['alice1', 'bob1']), groups: new Map([['alice1', ['office']]]) };
   let h: ReturnType<typeof hookWith>;
 
@@ -166,6 +169,19 @@ describe('the auth hook with session cookies', () => {
   });
 
   const handshake = async (uid: string) => cookieFrom((await h.call({ authorization: `Negotiate ${tokenFor(uid)}` })).headers['set-cookie'])!;
+
+  it('a revoked session (password reset, deletion, expiry, leaving a staff group) is refused at once; a new handshake gets a new one', async () => {
+    const cookie = await handshake('alice1');
+    expect((await h.call({ cookie: `${SESSION_COOKIE}=${cookie}` })).status).toBe(200);
+    await registry.revoke(['alice1']);
+    const refused = await h.call({ cookie: `${SESSION_COOKIE}=${cookie}` });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['set-cookie']).toMatch(/Max-Age=0/);
+    // Others are untouched, and a new handshake issues a cookie of the new generation.
+    expect((await h.call({ cookie: `${SESSION_COOKIE}=${await handshake('bob1')}` })).status).toBe(200);
+    const fresh = await handshake('alice1');
+    expect((await h.call({ cookie: `${SESSION_COOKIE}=${fresh}` })).status).toBe(200);
+  });
 
   it('a handshake sets the cookie; the cookie alone then authenticates the same user without one', async () => {
     const first = await h.call({ authorization: `Negotiate ${tokenFor('alice1')}` });

@@ -12,7 +12,7 @@ import { buildApp } from '../../src/api/app';
 import { writeRoute } from '../../src/api/http/route';
 import { createLogger } from '../../src/core/log';
 import type { JobType } from '../../src/jobs/step';
-import { exampleConfig, fakeLdap, MemoryJobStore, negotiateAs, noEvents, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
+import { exampleConfig, MemorySessions, fakeLdap, MemoryJobStore, negotiateAs, noEvents, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
 
 const config = exampleConfig();
 const log = createLogger({ level: 'silent', host: 'test', process: 'test' });
@@ -25,7 +25,7 @@ beforeEach(async () => {
   store = new MemoryJobStore();
   queue = new RecordingQueue();
   const ldap = fakeLdap([person('ctdalek'), person('office1'), person('regular1'), person('alice1')], { ctdalek: ['syscom'], office1: ['office'] });
-  app = await buildApp({ config, store, queue, events: noEvents, ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
+  app = await buildApp({ config, store, queue, events: noEvents, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid(config.kerberos.realm) });
 });
 afterEach(() => app.close());
 
@@ -97,7 +97,7 @@ describe('write routes declared with writeRoute', () => {
 
   it('a route declared without an access rule is refused to everyone', async () => {
     const job: JobType<{ x: string }> = { name: 'x', payload: z.object({ x: z.string() }), steps: [{ name: 's', role: 'admin', title: () => 's', run: async () => undefined }] };
-    const bare = await buildApp({ config, store, queue, events: noEvents, ldap: fakeLdap([person('ctdalek')], { ctdalek: ['syscom'] }), log, authenticate: tokenIsUid(config.kerberos.realm) });
+    const bare = await buildApp({ config, store, queue, events: noEvents, sessions: new MemorySessions(), ldap: fakeLdap([person('ctdalek')], { ctdalek: ['syscom'] }), log, authenticate: tokenIsUid(config.kerberos.realm) });
     await bare.register(async (api) => {
       api.addHook('onRequest', async (req) => void (req.caller = { uid: 'ctdalek', principal: 'ctdalek', groups: new Set(['syscom']), isSyscom: true, isStaff: true }));
       api.addHook('preHandler', (await import('../../src/api/http/auth')).enforceAccess);

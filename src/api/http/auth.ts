@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { principalToUid } from '../../core/model/names';
-import type { Authenticator, Ldap, SpnegoResult } from '../../core/ports';
+import type { Authenticator, Ldap, SessionRegistry, SpnegoResult } from '../../core/ports';
 import { clearCookieHeader, cookieValue, SESSION_COOKIE, setCookieHeader, signSession, verifySession } from './session';
 import { parseOr400 } from './validation';
 
@@ -80,6 +80,8 @@ export interface SessionOptions {
   secure: boolean;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** The users' session generations: a cookie issued under an older one is refused. */
+  registry: SessionRegistry;
 }
 
 const challenge = (reply: FastifyReply) => reply.header('WWW-Authenticate', 'Negotiate');
@@ -110,7 +112,8 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     }
     if (sessions) {
       const iat = nowS();
-      const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS });
+      const gen = await sessions.registry.generation(caller.uid);
+      const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS, gen });
       reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure }));
     }
     return caller;
@@ -119,12 +122,15 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
   /** A session cookie: checked, never renewed (the client negotiates again when it expires). */
   async function resume(req: FastifyRequest, reply: FastifyReply, s: SessionOptions, value: string): Promise<Caller> {
     const check = verifySession(s.key, value, nowS(), s.ttlS);
-    if (!check.ok || principalToUid(check.session.principal, opts.realm) !== check.session.uid) {
+    let reason = check.ok ? (principalToUid(check.session.principal, opts.realm) !== check.session.uid ? 'foreign_principal' : null) : check.reason;
+    // A password reset, a deletion, an expiry or leaving a staff group ends the user's sessions at once.
+    if (check.ok && reason === null && (check.session.gen ?? 0) !== (await s.registry.generation(check.session.uid))) reason = 'revoked';
+    if (!check.ok || reason !== null) {
       challenge(reply);
       reply.header('Set-Cookie', clearCookieHeader(s.secure));
       // The reason, never the value: the cookie is a credential.
-      opts.log.info({ ip: req.ip, url: req.url, reason: check.ok ? 'foreign_principal' : check.reason }, 'session cookie refused');
-      throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired or invalid); authenticate with Kerberos (SPNEGO) again');
+      opts.log.info({ ip: req.ip, url: req.url, reason }, 'session cookie refused');
+      throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired, revoked or invalid); authenticate with Kerberos (SPNEGO) again');
     }
     const caller = await opts.roles.lookup(check.session.uid, check.session.principal);
     if (!caller) {

@@ -25,6 +25,8 @@ export interface Session {
   /** Issued at / expires at, in seconds since the epoch. */
   iat: number;
   exp: number;
+  /** The user's session generation when it was issued (docs/authorization.md#sessions); 0 if absent. */
+  gen?: number;
 }
 
 /** Why a cookie was refused; for logs and tests, never shown with the cookie's value. */
@@ -40,7 +42,7 @@ export function deriveSessionKey(secretsKey: Buffer): Buffer {
 const mac = (key: Buffer, body: string): Buffer => createHmac('sha256', key).update(`${VERSION}.${body}`).digest();
 
 export function signSession(key: Buffer, s: Session): string {
-  const body = Buffer.from(JSON.stringify({ p: s.principal, u: s.uid, iat: s.iat, exp: s.exp }), 'utf8').toString('base64url');
+  const body = Buffer.from(JSON.stringify({ p: s.principal, u: s.uid, iat: s.iat, exp: s.exp, ...(s.gen ? { g: s.gen } : {}) }), 'utf8').toString('base64url');
   return `${VERSION}.${body}.${mac(key, body).toString('base64url')}`;
 }
 
@@ -63,15 +65,16 @@ export function verifySession(key: Buffer, value: string, nowS: number, maxTtlS:
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  const c = claims as { p?: unknown; u?: unknown; iat?: unknown; exp?: unknown };
+  const c = claims as { p?: unknown; u?: unknown; iat?: unknown; exp?: unknown; g?: unknown };
   if (typeof c.p !== 'string' || typeof c.u !== 'string' || !Number.isInteger(c.iat) || !Number.isInteger(c.exp)) {
     return { ok: false, reason: 'malformed' };
   }
+  if (c.g !== undefined && !Number.isInteger(c.g)) return { ok: false, reason: 'malformed' };
   const iat = c.iat as number;
   const exp = c.exp as number;
   if (iat > nowS + CLOCK_SKEW_S) return { ok: false, reason: 'not_yet_valid' };
   if (nowS >= Math.min(exp, iat + maxTtlS)) return { ok: false, reason: 'expired' };
-  return { ok: true, session: { principal: c.p, uid: c.u, iat, exp } };
+  return { ok: true, session: { principal: c.p, uid: c.u, iat, exp, gen: (c.g as number | undefined) ?? 0 } };
 }
 
 /** The value of the first `name` cookie in a Cookie header, if any. */

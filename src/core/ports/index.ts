@@ -19,6 +19,7 @@ export type { IdempotencyKey, JobStore, SubmitOutcome } from './job-store';
 export type { Kadmin } from './kadmin';
 export type { Ldap } from './ldap';
 export type { Mailer } from './mailer';
+export type { SessionRegistry } from './sessions';
 export type { ListPolicy, Mailman } from './mailman';
 
 /** The adapters a worker's steps use; only those of its roles are built, the rest throw on use. */
