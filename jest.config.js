@@ -7,10 +7,11 @@ const common = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
-    // cookie 2 (under fastify's inject, light-my-request) is ESM only, which jest cannot require on Node 20: compile it to CommonJS.
-    '/node_modules/cookie/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
+    // cookie 2 (under fastify's inject, light-my-request) and content-disposition 3 (under @fastify/static, which the
+    // reference page and the queue dashboard use) are ESM only, which Node 20.19 requires natively but jest cannot: compile them to CommonJS.
+    '/node_modules/(cookie|content-disposition)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|content-disposition)/)'],
 };
 module.exports = {
   projects: [

@@ -5,7 +5,8 @@
  * the API or the engine on top of them. `src/main.ts` (the `ceod` command)
  * calls it; tests and the benchmarks use it to build what they run.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema';
@@ -26,6 +27,15 @@ import { RedisJobStore } from './store/job-store';
 import { RedisSessions } from './store/sessions';
 import { BullmqQueue } from './workers/bullmq-queue';
 import { Runner } from './workers/runner';
+
+/** ceod's version (package.json, beside dist/ and src/), for the OpenAPI document. */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 // --- adapter options from a host's config
 
@@ -234,6 +244,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     mailman: adapters.optionalMailman,
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
+    version: version(),
     ...(opts.now ? { now: opts.now } : {}),
     ...(config.secrets.tls ? { https: config.secrets.tls } : {}),
   });

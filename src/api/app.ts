@@ -3,6 +3,7 @@
  * caller's business, so tests can `inject()` without a socket. One plugin per
  * resource (`./routes/*`), the services shared with `decorate`, every `/api`
  * route behind the auth hook and the access preHandler (`./http/auth.ts`).
+ * Besides: `/health`, and the OpenAPI document and its reference page (public).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifySse from '@fastify/sse';
@@ -10,7 +11,9 @@ import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
+import type { RegisteredRoute } from './http/openapi';
 import { deriveSessionKey } from './http/session';
+import { docsRoutes } from './routes/docs';
 import { groupRoutes } from './routes/groups';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
@@ -46,11 +49,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const services: ApiServices = { ...deps, now: deps.now ?? (() => new Date()) };
   app.decorate('ceod', services);
   app.decorateRequest('caller', null as never);
-  // Every route, as registered: the authorization matrix test checks it has a row for each.
-  const routes: { method: string; url: string }[] = [];
+  // Every route, as registered: the authorization matrix test checks it has a row for
+  // each, the OpenAPI document is made from their docs, and its test checks none is missing.
+  const routes: RegisteredRoute[] = [];
   app.decorate('ceodRoutes', routes);
   app.addHook('onRoute', (r) => {
-    for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
+    const hidden = Boolean((r.schema as { hide?: boolean } | undefined)?.hide);
+    for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url, hidden, doc: r.config?.doc });
   });
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
@@ -72,5 +77,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api' },
   );
+
+  await docsRoutes(app, { version: deps.version ?? 'dev' });
   return app;
 }

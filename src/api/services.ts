@@ -30,6 +30,8 @@ export interface ApiDeps {
   checks?: Record<string, () => Promise<void>>;
   /** The certificate and key to serve HTTPS with (PEM); absent: plain HTTP (`[ceod] tls = off`). */
   https?: { cert: Buffer; key: Buffer };
+  /** ceod's version, for the OpenAPI document. */
+  version?: string;
 }
 
 /** The services every route plugin reads from `app.ceod`. */
@@ -42,7 +44,7 @@ declare module 'fastify' {
     ceod: ApiServices;
     /** The event streams open on this host (set by the jobs plugin). */
     ceodStreams?: import('./http/stream-limits').StreamLimits;
-    /** Method and URL of every route (HEAD excluded), in registration order. */
-    ceodRoutes: readonly { method: string; url: string }[];
+    /** Every route (HEAD excluded), in registration order, with its documentation. */
+    ceodRoutes: readonly import('./http/openapi').RegisteredRoute[];
   }
 }

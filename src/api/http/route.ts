@@ -4,6 +4,11 @@
  * gets the parsed parameters, query and body; every write route is declared
  * through `writeRoute`, which does what all writes do (docs/api.md#reads-and-writes):
  * validate, run cheap prechecks, submit the job, answer 202.
+ *
+ * What a route declares is also its documentation: its params, query, body
+ * and response schemas become its entry in the OpenAPI document
+ * (./openapi.ts), and the response schemas filter what it sends
+ * (./response.ts). A route cannot be declared without a response schema.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { z } from 'zod';
@@ -13,6 +18,8 @@ import type { JobType } from '../../jobs/step';
 import type { ApiServices } from '../services';
 import type { Access, Caller } from './auth';
 import { assertSameRequest, idempotencyKey, requestFingerprint } from './idempotency';
+import type { RouteDoc } from './openapi';
+import { acceptedSchema, type Responses, responseFilter } from './response';
 import { emptyBody, parseOr400 } from './validation';
 
 type Params = Record<string, string>;
@@ -36,18 +43,67 @@ export interface RouteDef<Pa extends Params, Q, B> {
   params?: z.ZodType<Pa>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /**
+   * What it answers on success, by status (`{ 200: memberSchema }`): the
+   * document shows these, and the reply is parsed with the one of its status,
+   * which drops any field it does not declare. Errors have the error shape.
+   */
+  response: Responses;
+  /** A one-line summary for the document; by default `what`, e.g. "Renew members". */
+  summary?: string;
+  /** More for the document (Markdown). */
+  description?: string;
+  /**
+   * The body as documented, when `body` is only a first check: a job's payload
+   * schema validates the body merged with the path's parameters, which `omit`
+   * names (the document leaves them out of the body).
+   */
+  documentedBody?: { schema: z.ZodType; omit?: readonly string[] };
   /** Extra Fastify route options (e.g. `sse: 'only'`). */
   options?: Record<string, unknown>;
   handler: (c: RouteContext<Pa, Q, B>) => Promise<unknown>;
 }
 
+/** `what` as a summary: `renew members` → `Renew members`, `modify ${uid}` → `Modify {uid}`. */
+function summaryOf(what: string | ((params: any) => string), params?: z.ZodType): string {
+  let text: string;
+  if (typeof what === 'string') text = what;
+  else {
+    const shape = (params as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+    text = what(Object.fromEntries(Object.keys(shape).map((k) => [k, `{${k}}`])));
+  }
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * Fastify route options that document a route and filter its answers by
+ * `doc.responses`; for the routes not declared through `defineRoute`
+ * (/health, /metrics, /api/openapi.json).
+ */
+export function documented(doc: RouteDoc) {
+  return { config: { doc }, preSerialization: responseFilter(doc.responses) };
+}
+
 /** Registers a route: params and access checked by the preHandler, then query and body, then the handler. */
-export function defineRoute<Pa extends Params = Params, Q = undefined, B = undefined>(api: FastifyInstance, def: RouteDef<Pa, Q, B>): void {
+export function defineRoute<Pa extends Params = Params, Q = undefined, B = undefined>(api: FastifyInstance, def: RouteDef<Pa, Q, B>, extra: Partial<RouteDoc> = {}): void {
+  const doc: RouteDoc = {
+    access: def.access,
+    summary: def.summary ?? summaryOf(def.what, def.params),
+    description: def.description,
+    params: def.params,
+    query: def.query,
+    body: def.documentedBody?.schema ?? (def.body === (emptyBody as z.ZodType) ? undefined : def.body),
+    bodyOmit: def.documentedBody?.omit,
+    responses: def.response,
+    contentType: def.options?.sse ? 'text/event-stream' : 'application/json',
+    ...extra,
+  };
   api.route({
     method: def.method,
     url: def.url,
     ...def.options,
-    config: { access: { access: def.access, what: def.what as string | ((p: Params) => string), params: def.params as z.ZodType<Params> | undefined } },
+    preSerialization: responseFilter(def.response),
+    config: { access: { access: def.access, what: def.what as string | ((p: Params) => string), params: def.params as z.ZodType<Params> | undefined }, doc },
     handler: async (req, reply) =>
       def.handler({
         req,
@@ -68,7 +124,7 @@ export function accepted(reply: FastifyReply, id: string, replayed = false) {
   return reply.status(202).header('Location', status_url).send({ id, status_url, events_url: `${status_url}/events` });
 }
 
-export interface WriteRouteDef<Pa extends Params, Q, B, P> extends Omit<RouteDef<Pa, Q, B>, 'handler'> {
+export interface WriteRouteDef<Pa extends Params, Q, B, P> extends Omit<RouteDef<Pa, Q, B>, 'handler' | 'response'> {
   job: JobType<P>;
   /** The job's payload from the checked request. */
   payload: (c: RouteContext<Pa, Q, B>) => P | Promise<P>;
@@ -123,12 +179,17 @@ export async function enqueue<P>(c: { req: FastifyRequest; reply: FastifyReply; 
  * payload, then `enqueue`.
  */
 export function writeRoute<Pa extends Params = Params, Q = undefined, B = undefined, P = unknown>(api: FastifyInstance, def: WriteRouteDef<Pa, Q, B, P>): void {
-  defineRoute<Pa, Q, B>(api, {
-    ...def,
-    body: def.body ?? (emptyBody as unknown as z.ZodType<B>),
-    handler: async (c) => {
-      const payload = await def.payload(c);
-      return enqueue(c, def.job, payload, { subject: def.subject, field: def.field, precheck: def.precheck && (() => def.precheck!(payload, c)) });
+  defineRoute<Pa, Q, B>(
+    api,
+    {
+      ...def,
+      body: def.body ?? (emptyBody as unknown as z.ZodType<B>),
+      response: { 202: acceptedSchema },
+      handler: async (c) => {
+        const payload = await def.payload(c);
+        return enqueue(c, def.job, payload, { subject: def.subject, field: def.field, precheck: def.precheck && (() => def.precheck!(payload, c)) });
+      },
     },
-  });
+    { jobType: def.job.name },
+  );
 }

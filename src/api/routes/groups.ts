@@ -13,6 +13,7 @@ import { isPersonalGroup, rankGroups } from '../../core/rules/groups';
 import { createGroup, createGroupPayload } from '../../jobs/create-group';
 import { deleteGroup } from '../../jobs/delete-group';
 import { addGroupMember, removeGroupMember } from '../../jobs/group-membership';
+import { component } from '../http/components';
 import { defineRoute, writeRoute } from '../http/route';
 import { flag } from '../http/validation';
 
@@ -25,12 +26,32 @@ const searchQuery = z
   })
   .strict();
 
+/** `GET /api/groups/:cn` (docs/api.md#read-a-group). */
+const groupSchema = component(
+  'Group',
+  z.object({
+    cn: z.string(),
+    gid_number: z.number().int(),
+    description: z.string().optional(),
+    members: z.array(z.object({ uid: z.string(), cn: z.string().optional(), program: z.string().optional() })).meta({ description: 'sorted by uid' }),
+  }),
+);
+
+/** `GET /api/groups?search=` (docs/api.md#search-groups). */
+const groupSearchSchema = component(
+  'GroupSearch',
+  z.object({
+    groups: z.array(z.object({ cn: z.string(), gid_number: z.number().int(), description: z.string().optional() })).meta({ description: 'best match first' }),
+  }),
+);
+
 export async function groupRoutes(api: FastifyInstance): Promise<void> {
   writeRoute(api, {
     method: 'POST',
     url: '/groups',
     access: 'syscom',
     what: 'create groups',
+    summary: 'Create a club',
     body: createGroupPayload,
     job: createGroup,
     payload: ({ body }) => body,
@@ -47,6 +68,7 @@ export async function groupRoutes(api: FastifyInstance): Promise<void> {
     access: 'member',
     what: 'search groups',
     query: searchQuery,
+    response: { 200: groupSearchSchema },
     handler: async ({ query: q, services: s }) => {
       const found = (await s.ldap.searchGroups(q.search)).filter((g) => !isPersonalGroup(g, s.config.members));
       return {
@@ -62,7 +84,9 @@ export async function groupRoutes(api: FastifyInstance): Promise<void> {
     url: '/groups/:cn',
     access: 'member',
     what: 'read groups',
+    summary: 'Read a group',
     params: cnParams,
+    response: { 200: groupSchema },
     handler: async ({ params: { cn }, services: s }) => {
       const group = await s.ldap.getGroup(cn);
       if (!group) throw new PermanentError('NOT_FOUND', `no group ${cn}`, 'cn');
@@ -84,6 +108,7 @@ export async function groupRoutes(api: FastifyInstance): Promise<void> {
     url: '/groups/:cn',
     access: 'syscom',
     what: 'delete groups',
+    summary: 'Delete a club',
     params: cnParams,
     job: deleteGroup,
     payload: async ({ params: { cn }, services: s }) => {
@@ -111,6 +136,7 @@ export async function groupRoutes(api: FastifyInstance): Promise<void> {
       url: '/groups/:cn/members/:uid',
       access: 'syscom',
       what: ({ cn }) => `change the members of ${cn}`,
+      summary: method === 'POST' ? 'Add a member to a group' : 'Remove a member from a group',
       params: memberParams,
       query: z.object({ [option]: flag.optional() }).strict() as z.ZodType<Record<string, boolean | undefined>>,
       job,

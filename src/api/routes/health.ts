@@ -5,10 +5,23 @@
  * log only.
  */
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { classify } from '../../core/errors';
+import { component } from '../http/components';
+import { documented } from '../http/route';
+
+const healthSchema = component(
+  'Health',
+  z.object({
+    status: z.enum(['ok', 'degraded']),
+    host: z.string(),
+    checks: z.record(z.string(), z.enum(['ok', 'unreachable'])).meta({ description: 'redis, ldap, …: what does not answer; why is in the log only' }),
+  }),
+);
 
 export async function healthRoutes(api: FastifyInstance): Promise<void> {
-  api.get('/health', async (_req, reply) => {
+  const doc = documented({ access: 'public', summary: 'Readiness: Redis and LDAP answer', responses: { 200: healthSchema, 503: healthSchema } });
+  api.get('/health', doc, async (_req, reply) => {
     const s = api.ceod;
     const checks: Record<string, string> = {};
     const all: Record<string, () => Promise<void>> = {

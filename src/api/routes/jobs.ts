@@ -6,12 +6,68 @@ import { PermanentError } from '../../core/errors';
 import { FINAL_EVENTS, isFinished, type JobRecord } from '../../core/model/job';
 import { openSecret } from '../../core/secret-box';
 import type { Caller } from '../http/auth';
+import { component } from '../http/components';
 import { defineRoute } from '../http/route';
 import { StreamLimits } from '../http/stream-limits';
 import type { ApiServices } from '../services';
 
 const idParams = z.object({ id: z.string().uuid('must be a job id (a UUID)') }).strict();
 const EVENT_ID = /^\d{1,15}-\d{1,10}$/;
+
+const errorInfo = z.object({ code: z.string(), message: z.string() });
+
+/** `GET /api/jobs/:id` (docs/api.md#job-status): `jobView`'s shape. */
+const jobSchema = component(
+  'Job',
+  z.object({
+    id: z.string(),
+    type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
+    state: z.enum(['queued', 'running', 'completed', 'failed', 'rolled_back']),
+    requester: z.string(),
+    created_at: z.string(),
+    started_at: z.string().optional(),
+    finished_at: z.string().optional(),
+    payload: z.unknown().meta({ description: "the validated request (the job type's payload); forwarding addresses only for their member and syscom" }),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        title: z.string(),
+        role: z.string(),
+        host: z.string().optional(),
+        state: z.enum(['pending', 'running', 'retrying', 'completed', 'failed', 'undoing', 'undone', 'undo_failed']),
+        best_effort: z.boolean(),
+        attempts: z.number().int(),
+        queued_at: z.string().optional(),
+        started_at: z.string().optional(),
+        finished_at: z.string().optional(),
+        queue_wait_ms: z.number().optional(),
+        duration_ms: z.number().optional(),
+        error: errorInfo.optional(),
+        warning: z.string().optional(),
+        undo: z
+          .object({
+            state: z.enum(['running', 'undone', 'failed']),
+            host: z.string().optional(),
+            startedAt: z.string().optional(),
+            finishedAt: z.string().optional(),
+            error: errorInfo.optional(),
+          })
+          .optional(),
+      }),
+    ),
+    warnings: z.array(z.string()),
+    error: errorInfo.extend({ step: z.string().optional() }).optional(),
+    undone: z.array(z.string()),
+    undo_errors: z.array(errorInfo.extend({ step: z.string() })),
+    result: z.record(z.string(), z.unknown()).meta({ description: "every step's result, merged; generated secrets (password) only for the requester, once completed" }),
+  }),
+);
+
+/** What `GET /api/jobs/:id/events` sends: a stream, not JSON (docs/api.md#events). */
+const eventStream = z.string().meta({
+  description:
+    'Server-Sent Events: queued, step_started, step_retrying, step_completed, step_failed, warning, step_undone, step_undo_failed, then completed, failed or rolled_back; each with an id (send it back as Last-Event-ID to resume) and JSON data',
+});
 
 const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : undefined);
 
@@ -90,7 +146,10 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
     url: '/jobs/:id',
     access: 'member',
     what: 'read jobs',
+    summary: 'Read a job',
+    description: 'Its own job to any member, any job to staff.',
     params: idParams,
+    response: { 200: jobSchema },
     handler: async ({ params: { id }, caller, services: s }) => {
       const record = await load(s, id, caller);
       const secrets = record.requester === caller.uid ? await s.store.secrets(id) : {};
@@ -107,7 +166,10 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
     url: '/jobs/:id/events',
     access: 'member',
     what: 'watch jobs',
+    summary: "Watch a job's events (Server-Sent Events)",
+    description: 'Its own job to any member, any job to staff. Replays from the start, or after `Last-Event-ID` (or `?last_event_id=`). At most `[ceod] sse_max_per_principal` streams per caller (429).',
     params: idParams,
+    response: { 200: eventStream },
     options: { sse: 'only' },
     handler: async ({ params: { id }, caller, req, reply, services: s }) => {
       await load(s, id, caller);

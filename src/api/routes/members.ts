@@ -19,6 +19,8 @@ import { renewMember, renewMemberPayload } from '../../jobs/renew-member';
 import { resetPassword } from '../../jobs/reset-password';
 import type { ApiServices } from '../services';
 import { type Caller, refuseUnless } from '../http/auth';
+import { component } from '../http/components';
+import { acceptedSchema } from '../http/response';
 import { defineRoute, enqueue, writeRoute } from '../http/route';
 import { objectBody, parseOr400 } from '../http/validation';
 
@@ -31,6 +33,63 @@ const listQuery = z
     offset: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').default(0),
   })
   .strict();
+
+/** `GET /api/members/:uid` (docs/api.md#read-a-member). */
+const memberSchema = component(
+  'Member',
+  z.object({
+    uid: z.string(),
+    cn: z.string(),
+    given_name: z.string().optional(),
+    sn: z.string().optional(),
+    program: z.string().optional(),
+    terms: z.array(z.string()).meta({ description: 'member terms, sorted by date' }),
+    non_member_terms: z.array(z.string()).meta({ description: 'club-rep terms, sorted by date' }),
+    login_shell: z.string(),
+    home_directory: z.string(),
+    uid_number: z.number().int(),
+    gid_number: z.number().int(),
+    positions: z.array(z.string()),
+    groups: z.array(z.string()).meta({ description: 'the groups whose uniqueMember names the user' }),
+    is_club_rep: z.boolean(),
+    forwarding_addresses: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'only for the member themself and syscom, and only when the API host sees the home directories; [] when there is no ~/.forward' }),
+  }),
+);
+
+/** `GET /api/members` (docs/api.md#list-members). */
+const memberListSchema = component(
+  'MemberList',
+  z.object({
+    total: z.number().int(),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    members: z.array(
+      z.object({
+        uid: z.string(),
+        cn: z.string(),
+        program: z.string().optional(),
+        terms: z.array(z.string()),
+        non_member_terms: z.array(z.string()),
+        is_club_rep: z.boolean(),
+      }),
+    ),
+  }),
+);
+
+/** The expiry dry run's 200 (docs/api.md#expire-members). */
+const expiryDryRunSchema = component(
+  'ExpiryDryRun',
+  z.object({
+    dry_run: z.literal(true),
+    as_of: z.string().meta({ description: 'the API clock, ISO time' }),
+    current_term: z.string(),
+    threshold: z.string().meta({ description: 'accounts whose latest term is older than this are expired' }),
+    uids: z.array(z.string()),
+  }),
+);
 
 async function existingUser(s: ApiServices, uid: string): Promise<UserEntry> {
   const user = await s.ldap.getUser(uid);
@@ -61,6 +120,7 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members',
     access: 'staff',
     what: 'create members',
+    summary: "Create a member or club rep",
     body: createMemberPayload,
     job: createMember,
     payload: ({ body, services }) => {
@@ -78,7 +138,9 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members/:uid',
     access: 'member',
     what: 'read members',
+    summary: 'Read a member',
     params: uidParams,
+    response: { 200: memberSchema },
     handler: async ({ params: { uid }, caller, services: s }) => {
       const user = await existingUser(s, uid);
       const groups = await s.ldap.groupsOf(uid);
@@ -112,7 +174,9 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members',
     access: 'member',
     what: 'list members',
+    summary: "List members",
     query: listQuery,
+    response: { 200: memberListSchema },
     handler: async ({ query: q, services: s }) => {
       const all = (await s.ldap.listMembers(q.term ? { term: q.term } : {})).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
       return {
@@ -137,7 +201,9 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members/expire',
     access: 'syscom',
     what: 'expire members',
+    description: 'With `{"dry_run": true}`: who would expire, at once (200), nothing changes. Otherwise one `expire_members` job (202).',
     body: expireBody,
+    response: { 200: expiryDryRunSchema, 202: acceptedSchema },
     handler: async (c) => {
       const s = c.services;
       const today = s.now();
@@ -146,15 +212,17 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
       if (c.body?.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
       return enqueue(c, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: () => 'expiry' });
     },
-  });
+  }, { jobType: expireMembers.name });
 
   writeRoute(api, {
     method: 'PATCH',
     url: '/members/:uid',
     access: { self: 'syscom' },
     what: ({ uid }) => `modify ${uid}`,
+    summary: 'Modify a member (login shell, forwarding addresses)',
     params: uidParams,
     body: objectBody,
+    documentedBody: { schema: modifyMemberPayload, omit: ['uid'] },
     job: modifyMember,
     payload: async ({ params, body, services, caller, req }) => {
       const payload = parseOr400(modifyMemberPayload, { uid: params.uid, ...body }, 'body');
@@ -173,8 +241,10 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members/:uid/renew',
     access: 'staff',
     what: 'renew members',
+    summary: 'Renew a member',
     params: uidParams,
     body: objectBody,
+    documentedBody: { schema: renewMemberPayload, omit: ['uid'] },
     job: renewMember,
     payload: async ({ params, body, services, caller, req }) => {
       const payload = parseOr400(renewMemberPayload, { uid: params.uid, ...body }, 'body');
@@ -192,6 +262,7 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members/:uid/pwreset',
     access: 'staff',
     what: 'reset passwords',
+    summary: "Reset a member's password",
     params: uidParams,
     job: resetPassword,
     payload: async ({ params, services, caller, req }) => {
@@ -208,6 +279,7 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
     url: '/members/:uid',
     access: 'syscom',
     what: 'delete members',
+    summary: "Delete a member",
     params: uidParams,
     job: deleteMember,
     payload: async ({ params, services }) => {
