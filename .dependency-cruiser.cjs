@@ -6,13 +6,13 @@
  *   core      ← imports nothing of ours
  *   config    ← core
  *   jobs      ← core, config (types only)
- *   adapters  ← core, config (types only); never each other
+ *   adapters  ← core, config (types only); never each other (metrics/ is the adapter of the Metrics port)
  *   store     ← core, config (types only)
  *   workers   ← core, jobs, store, config
  *   api       ← core, jobs, config; never workers, store, an adapter, BullMQ, ioredis or kerberos
  *   compose.ts, main.ts: everything (the composition root and the command)
  */
-const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db';
+const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db|metrics';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -94,6 +94,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/(' + ADAPTERS + ')/'] },
       to: { path: 'node_modules/(ldapts|kerberos|nodemailer|mysql2|pg)/' },
+    },
+    {
+      name: 'prom-client-only-in-the-metrics-adapter',
+      comment: 'The API and the engine record through the Metrics port (src/core/ports/metrics.ts); only src/metrics speaks prom-client.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/metrics/' },
+      to: { path: 'node_modules/prom-client/' },
     },
     {
       name: 'nothing-imports-the-root',

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema';
 import type { Logger } from './core/log';
 import type { Role } from './core/model/roles';
+import { AllowList } from './core/allow-list';
 import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './core/ports';
 import { buildApp } from './api/app';
 import { createHomeDirs } from './homedirs';
@@ -20,6 +21,8 @@ import { spnegoAuthenticator } from './krb5/spnego';
 import { createLdap, type LdapOptions } from './ldap';
 import { createMailer, type MailerOptions } from './mail';
 import { createMailman, type MailmanOptions } from './mailman';
+import { createPrometheusMetrics } from './metrics/prometheus';
+import { type MetricsServer, startMetricsServer } from './metrics/server';
 import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
@@ -233,6 +236,8 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
   const { store, queue, sessions } = redisServices(config, producer, log);
   const events = new EventHub(subscriber, keys(config.redis.prefix).channel());
   await events.start();
+  const metrics = createPrometheusMetrics({ log });
+  metrics.watchQueues(() => queue.sample());
   const app = await buildApp({
     config,
     store,
@@ -244,6 +249,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     mailman: adapters.optionalMailman,
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
+    metrics,
     version: version(),
     ...(opts.now ? { now: opts.now } : {}),
     ...(config.secrets.tls ? { https: config.secrets.tls } : {}),
@@ -263,18 +269,37 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
   };
 }
 
-/** A worker process: the engine over the queues of the host's roles. */
-export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner }> {
+/**
+ * A worker process: the engine over the queues of the host's roles, and its
+ * metrics on `[ceod] metrics_listen` (when set; a port that cannot be had
+ * stops the start, naming the key).
+ */
+export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner; metricsServer?: MetricsServer }> {
   const connection = redisConnection(config, 'worker');
   const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
   const { store, queue, coordination, sessions } = redisServices(config, connection, log);
-  const runner = new Runner({ config, store, queue, coordination, sessions, connection, adapters, log });
+  const metrics = createPrometheusMetrics({ log });
+  // Every process reports every role queue: a queue whose workers are all down is still seen.
+  metrics.watchQueues(() => queue.sample());
+  const listen = config.ceod.metrics_listen;
+  let metricsServer: MetricsServer | undefined;
+  try {
+    if (listen) metricsServer = await startMetricsServer({ ...listen, metrics, allow: new AllowList(config.ceod.metrics_allow), log });
+  } catch (e) {
+    await queue.close();
+    await adapters.close();
+    connection.disconnect();
+    throw e;
+  }
+  const runner = new Runner({ config, store, queue, coordination, sessions, connection, adapters, log, metrics });
   await runner.start();
   return {
     runner,
+    metricsServer,
     async stop() {
       await runner.stop(config.ceod.shutdown_grace_ms);
+      await metricsServer?.close();
       await queue.close();
       await adapters.close();
       connection.disconnect();

@@ -3,10 +3,12 @@
  * caller's business, so tests can `inject()` without a socket. One plugin per
  * resource (`./routes/*`), the services shared with `decorate`, every `/api`
  * route behind the auth hook and the access preHandler (`./http/auth.ts`).
- * Besides: `/health`, and the OpenAPI document and its reference page (public).
+ * Besides: `/health`, `/metrics` (by client address), and the OpenAPI
+ * document and its reference page (public).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifySse from '@fastify/sse';
+import { noMetrics } from '../core/ports';
 import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
@@ -19,6 +21,7 @@ import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { mailmanRoutes } from './routes/mailman';
 import { memberRoutes } from './routes/members';
+import { metricsRoutes } from './routes/metrics';
 import { positionRoutes } from './routes/positions';
 import type { ApiDeps, ApiServices } from './services';
 
@@ -46,7 +49,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler,
   } as FastifyServerOptions);
   app.server.maxConnections = c.max_connections;
-  const services: ApiServices = { ...deps, now: deps.now ?? (() => new Date()) };
+  const metrics = deps.metrics ?? noMetrics;
+  const services: ApiServices = { ...deps, metrics, now: deps.now ?? (() => new Date()) };
   app.decorate('ceod', services);
   app.decorateRequest('caller', null as never);
   // Every route, as registered: the authorization matrix test checks it has a row for
@@ -57,20 +61,26 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const hidden = Boolean((r.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url, hidden, doc: r.config?.doc });
   });
+  // By the route as declared, never the path as sent (it may hold a uid).
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+  });
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
   registerErrorHandlers(app);
   await healthRoutes(app);
+  await metricsRoutes(app);
 
   const roles = new RoleCache(deps.ldap, c.role_cache_ttl_ms);
   const sessions =
     c.session_ttl_seconds > 0
       ? { key: deriveSessionKey(deps.config.secrets.secretsKey), ttlS: c.session_ttl_seconds, secure: c.session_cookie_secure, now: deps.clock, registry: deps.sessions }
       : undefined;
-  const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions });
+  const auth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions, metrics });
+  const crossSite = makeCrossSiteHook({ allowedOrigins: c.allowed_origins, log: deps.log, metrics });
   await app.register(
     async (api) => {
-      api.addHook('onRequest', makeCrossSiteHook({ allowedOrigins: c.allowed_origins, log: deps.log }));
+      api.addHook('onRequest', crossSite);
       api.addHook('onRequest', auth);
       api.addHook('preHandler', enforceAccess);
       for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, jobRoutes]) await api.register(plugin);

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/schema';
 import type { Logger } from '../core/log';
-import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, SessionRegistry } from '../core/ports';
+import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, Metrics, SessionRegistry } from '../core/ports';
 
 export interface ApiDeps {
   config: Config;
@@ -30,6 +30,8 @@ export interface ApiDeps {
   checks?: Record<string, () => Promise<void>>;
   /** The certificate and key to serve HTTPS with (PEM); absent: plain HTTP (`[ceod] tls = off`). */
   https?: { cert: Buffer; key: Buffer };
+  /** What the API counts and times, served at `/metrics`; none when absent. */
+  metrics?: Metrics;
   /** ceod's version, for the OpenAPI document. */
   version?: string;
 }
@@ -37,6 +39,7 @@ export interface ApiDeps {
 /** The services every route plugin reads from `app.ceod`. */
 export interface ApiServices extends ApiDeps {
   now: () => Date;
+  metrics: Metrics;
 }
 
 declare module 'fastify' {

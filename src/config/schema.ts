@@ -5,6 +5,7 @@
  * (listed in `SECRET_ENV`) supplies the value.
  */
 import { z } from 'zod';
+import { parseAllowEntry } from '../core/allow-list';
 import { NAME_RE } from '../core/model/names';
 import { ROLES } from '../core/model/roles';
 
@@ -114,6 +115,12 @@ export const configSchema = z
         session_ttl_seconds: int.min(0).max(86400).default(600),
         /** Mark the session cookie Secure (clients send it only over https, or to localhost). */
         session_cookie_secure: bool.default(true),
+        /** Where a worker serves Prometheus metrics (`host:port`, loopback by default); empty turns it off. The API serves them on its own port. */
+        metrics_listen: z.union([z.literal('').transform(() => undefined), listen]).prefault('127.0.0.1:9988'),
+        /** Client addresses and CIDR blocks that may read `/metrics` (API and workers); empty: nobody (the API then has no /metrics). */
+        metrics_allow: csv
+          .pipe(z.array(z.string().refine((e) => parseAllowEntry(e) !== null, 'must be IP addresses or CIDR blocks like 10.0.0.0/8')))
+          .default(['127.0.0.1', '::1']),
       })
       .strict(),
     ldap: z

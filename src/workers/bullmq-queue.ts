@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobRecord } from '../core/model/job';
 import { ROLES, type Role } from '../core/model/roles';
-import type { JobQueue } from '../core/ports';
+import type { JobQueue, QueueSample } from '../core/ports';
 
 export const queueName = (role: Role): string => `ceod-${role}`;
 
@@ -60,6 +60,32 @@ export class BullmqQueue implements JobQueue {
       removeOnComplete: { age, count: 10000 },
       removeOnFail: { age },
     });
+  }
+
+  /**
+   * Each role queue's depth by state and the age of its oldest waiting step job,
+   * for the metrics (`Metrics.watchQueues`); two Redis round trips per queue.
+   */
+  async sample(now = Date.now()): Promise<QueueSample[]> {
+    return Promise.all(
+      ROLES.map(async (role) => {
+        const q = this.queue(role);
+        const [counts, oldest] = await Promise.all([
+          q.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed'),
+          // The wait list is pushed on the left and taken from the right: ascending from 0 is the oldest.
+          q.getJobs(['wait'], 0, 0, true),
+        ]);
+        const first = oldest[0];
+        return {
+          queue: queueName(role),
+          waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          oldestWaitingSeconds: first ? Math.max(0, (now - first.timestamp) / 1000) : 0,
+        };
+      }),
+    );
   }
 
   async close(): Promise<void> {

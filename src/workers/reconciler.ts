@@ -11,7 +11,7 @@
 import { classify, type ErrorInfo, hasCode } from '../core/errors';
 import type { Logger } from '../core/log';
 import { isFinished, type JobRecord } from '../core/model/job';
-import type { Coordination, JobStore } from '../core/ports';
+import type { Coordination, JobStore, Metrics } from '../core/ports';
 import type { JobType } from '../jobs/step';
 import { type BullmqQueue, type StepJobData, stepJobId } from './bullmq-queue';
 import * as t from './transitions';
@@ -28,6 +28,8 @@ export interface ReconcilerDeps {
   intervalMs: number;
   /** Saves a transition and does what it says next (the runner's `apply`). */
   apply(tr: t.Transition): Promise<string>;
+  /** Counts each fix (`ceod_reconciler_fixes_total`). */
+  metrics?: Pick<Metrics, 'reconcilerFixed'>;
 }
 
 const now = () => new Date().toISOString();
@@ -83,6 +85,7 @@ export class Reconciler {
     // A record nothing can update (it would be retried, and hold its lock, forever) is failed at once.
     if ((await store.readable(id)) === 'no') {
       const done = await store.failUnreadable(id);
+      if (done !== null) this.deps.metrics?.reconcilerFixed('failed_unreadable');
       this.deps.log.error({ jobId: id, ...done, code: 'UNREADABLE_RECORD' }, 'job record cannot be read: the job is marked failed and its lock released; the record is kept for a human');
       return done !== null;
     }
@@ -97,12 +100,14 @@ export class Reconciler {
     if (state === 'missing') {
       if (await this.carried(record)) return false;
       await queue.dispatch(record);
+      this.deps.metrics?.reconcilerFixed('redispatched');
       return true;
     }
     if (state !== 'failed') return false;
     const info: ErrorInfo = { code: 'JOB_STALLED', message: bull?.failedReason || 'step given up by the queue', permanent: false };
     const tr = record.phase === 'do' ? t.stepFailed(record, info, sr.attempts, now()) : t.undoFailed(record, { code: info.code, message: info.message }, now());
     await this.deps.apply(tr);
+    this.deps.metrics?.reconcilerFixed('failed_stalled');
     return true;
   }
 

@@ -24,7 +24,7 @@ import type { Logger } from '../core/log';
 import type { JobRecord } from '../core/model/job';
 import { isFinished } from '../core/model/job';
 import type { Role } from '../core/model/roles';
-import type { Adapters, Coordination, JobStore, SessionRegistry } from '../core/ports';
+import { type Adapters, type Coordination, type JobStore, type Metrics, noMetrics, type SessionRegistry } from '../core/ports';
 import { jobTypes } from '../jobs/registry';
 import type { JobType } from '../jobs/step';
 import { type BullmqQueue, queueName, type StepJobData } from './bullmq-queue';
@@ -47,6 +47,8 @@ export interface RunnerDeps {
   roles?: readonly Role[];
   /** Job types by name; defaults to the registry (tests hand in their own). */
   types?: ReadonlyMap<string, JobType<any>>;
+  /** Step timings, retries, finished jobs, the reconciler's fixes; none when absent. */
+  metrics?: Metrics;
 }
 
 const now = () => new Date().toISOString();
@@ -70,9 +72,11 @@ export class Runner {
   /** The roles this runner consumes. */
   private readonly roles: ReadonlySet<Role>;
   readonly reconciler: Reconciler;
+  private readonly metrics: Metrics;
 
   constructor(private readonly deps: RunnerDeps) {
     this.host = deps.config.ceod.host;
+    this.metrics = deps.metrics ?? noMetrics;
     this.types = deps.types ?? jobTypes;
     this.roles = new Set(deps.roles ?? deps.config.ceod.roles);
     this.reconciler = new Reconciler({
@@ -85,6 +89,7 @@ export class Runner {
       idleMs: deps.config.ceod.reconcile_idle_ms,
       intervalMs: deps.config.ceod.stalled_interval_ms * 6,
       apply: (tr) => this.apply(tr),
+      metrics: this.metrics,
     });
   }
 
@@ -160,6 +165,11 @@ export class Runner {
     return phase === 'do' ? this.runStep(record, type, carrier) : this.runUndo(record, type, carrier);
   }
 
+  /** Records how long a run or undo of a step took, from `startedMs`. */
+  private timed(record: JobRecord, step: string, phase: 'do' | 'undo', outcome: 'completed' | 'retrying' | 'failed', startedMs: number): void {
+    this.metrics.stepFinished({ jobType: record.type, step, host: this.host, phase, outcome, seconds: (Date.now() - startedMs) / 1000 });
+  }
+
   private log(record: JobRecord, step?: string, phase?: string): Logger {
     return this.deps.log.child({ jobId: record.id, jobType: record.type, requester: record.requester, step, phase });
   }
@@ -180,6 +190,7 @@ export class Runner {
     if (!(await this.deps.store.save(tr.record, tr.events))) return 'stale';
     switch (next.kind) {
       case 'end':
+        this.metrics.jobFinished(tr.record.type, next.state);
         if (next.state === 'completed') this.log(tr.record).info({ warnings: tr.record.warnings.length }, 'job completed');
         else this.log(tr.record).warn({ state: next.state, error: tr.record.error, undoErrors: tr.record.undoErrors }, 'job ended without completing');
         return next.state;
@@ -219,7 +230,9 @@ export class Runner {
       const info = classify(err);
       const made = own ? job.attemptsMade : attempt - 1;
       const tr = t.stepErrored(record, { info, attempt, budgetLeft: made + 1 < (job.opts.attempts ?? 1), at: now() });
+      this.timed(record, step.name, 'do', tr.next.kind === 'save' ? 'retrying' : 'failed', at);
       if (tr.next.kind === 'save') {
+        this.metrics.stepRetried(record.type, info.code);
         log.warn({ attempt, error: { code: info.code, message: info.message } }, 'step failed, will retry');
         await this.deps.store.save(tr.record, tr.events);
         // BullMQ schedules the retry with backoff. For a step that followed the
@@ -231,6 +244,7 @@ export class Runner {
       return this.apply(tr, carrier, type);
     }
     log.info({ attempt, ms: Date.now() - at }, 'step completed');
+    this.timed(record, step.name, 'do', 'completed', at);
     return this.apply(t.stepSucceeded(record, outcome, now()), carrier, type);
   }
 
@@ -242,12 +256,15 @@ export class Runner {
     const step = type.steps[record.cursor]!;
     const attempt = job.attemptsMade + 1;
     const log = this.log(record, step.name, 'undo');
+    const at = Date.now();
     try {
       await withTimeout(`undo ${step.name}`, this.deps.config.ceod.step_timeout_ms, (signal) => step.undo!(stepContext(this.deps, record, payload, attempt, signal)));
     } catch (err) {
       const info = classify(err);
       const tr = t.undoErrored(record, { info, budgetLeft: attempt < (job.opts.attempts ?? 1), at: now() });
+      this.timed(record, step.name, 'undo', tr.next.kind === 'save' ? 'retrying' : 'failed', at);
       if (tr.next.kind === 'save') {
+        this.metrics.stepRetried(record.type, info.code);
         await this.deps.store.save(tr.record, tr.events);
         log.warn({ attempt, error: { code: info.code, message: info.message } }, 'undo failed, will retry');
         throw err;
@@ -256,6 +273,7 @@ export class Runner {
       return this.apply(tr);
     }
     log.info('step undone');
+    this.timed(record, step.name, 'undo', 'completed', at);
     return this.apply(t.undoSucceeded(record, now()));
   }
 }

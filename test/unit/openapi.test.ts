@@ -103,7 +103,7 @@ test('authentication: negotiate and the cookie everywhere, except the public rou
   expect(doc.components.securitySchemes.negotiate).toEqual(expect.objectContaining({ type: 'http', scheme: 'negotiate' }));
   expect(doc.components.securitySchemes.session).toEqual(expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'ceod_session' }));
   expect(doc.security).toEqual([{ negotiate: [] }, { session: [] }]);
-  for (const path of ['/health', '/api/openapi.json']) expect([path, doc.paths[path].get.security]).toEqual([path, []]);
+  for (const path of ['/health', '/metrics', '/api/openapi.json']) expect([path, doc.paths[path].get.security]).toEqual([path, []]);
   expect(doc.paths['/api/members'].post.security).toBeUndefined();
 });
 

@@ -25,6 +25,8 @@ export type IniEdits = Record<string, Record<string, string | number>>;
 
 export interface CeodCluster {
   url: string;
+  /** Each worker's metrics endpoint (`http://127.0.0.1:<port>/metrics`); the API's is `${url}/metrics`. */
+  metricsUrls: Partial<Record<ProcName, string>>;
   prefix: string;
   dir: string;
   configs: Record<ProcName, string>;
@@ -67,6 +69,7 @@ export async function startCeod(
   const prefix = `t-${opts.name}-${Math.random().toString(36).slice(2, 8)}`;
   const port = await freePort();
   const configs = {} as Record<ProcName, string>;
+  const metricsUrls: Partial<Record<ProcName, string>> = {};
   for (const name of ['api', 'admin', 'fs', 'mail', 'db'] as ProcName[]) {
     const ini = parse(readFileSync(stack.configs[name], 'utf8'));
     ini.redis.prefix = prefix;
@@ -76,9 +79,12 @@ export async function startCeod(
     ini.ceod.step_backoff_max_ms = 2000;
     ini.ceod.shutdown_grace_ms = 5000;
     if (name === 'api') ini.ceod.api_listen = `127.0.0.1:${port}`;
+    // A port of its own for each worker's metrics: clusters may run side by side.
+    else ini.ceod.metrics_listen = `127.0.0.1:${await freePort()}`;
     for (const edits of [opts.edits?.all, opts.edits?.[name]]) {
       for (const [section, kv] of Object.entries(edits ?? {})) ini[section] = { ...ini[section], ...kv };
     }
+    if (name !== 'api' && ini.ceod.metrics_listen) metricsUrls[name] = `http://${ini.ceod.metrics_listen}/metrics`;
     configs[name] = join(dir, `${name}.ini`);
     writeFileSync(configs[name], stringify(ini), { mode: 0o600 });
   }
@@ -88,6 +94,7 @@ export async function startCeod(
   const cluster: CeodCluster = {
     // HTTPS with the stack's own CA, as in production (clients trust stack.tls.caFile).
     url: `https://localhost:${port}`,
+    metricsUrls,
     prefix,
     dir,
     configs,

@@ -34,6 +34,9 @@ function renderIni(sections: [string, Section][], header: string): string {
 export function ceodConfigText(info: StackInfo, name: CeodName): string {
   const { host, roles } = CEOD_HOSTS[name];
   const ceod: Section = { host, roles: roles.join(','), base_domain: info.baseDomain, secrets_key_file: info.secretsKeyFile };
+  // Four workers on one machine: each its own metrics port (the default, 9988, would clash).
+  const metricsPort = { admin: 0, fs: 1, mail: 2, db: 3 } as Record<CeodName, number | undefined>;
+  if (metricsPort[name] !== undefined) ceod.metrics_listen = `127.0.0.1:${info.ports.ceodMetrics + metricsPort[name]!}`;
   if (name === 'api') {
     ceod.api_listen = info.ceod.apiListen;
     // HTTPS with the stack's own CA (tls.ts): clients trust it through env.sh's CURL_CA_BUNDLE / NODE_EXTRA_CA_CERTS.

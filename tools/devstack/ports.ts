@@ -15,6 +15,7 @@
  * | +801   | Mailman REST API                         | 17801       | 27801         | 37801         |
  * | +824   | Mailman LMTP (spare: runner not started) | 17824       | 27824         | 37824         |
  * | +987   | ceod API                                 | 17987       | 27987         | 37987         |
+ * | +990–3 | ceod workers' metrics (admin, fs, mail, db) | 17990–3  | 27990–3       | 37990–3       |
  */
 import type { StackPorts } from './types';
 
@@ -30,12 +31,14 @@ export const PORT_OFFSETS: Readonly<StackPorts> = Object.freeze({
   mailmanRest: 801,
   mailmanLmtp: 824,
   ceodApi: 987,
+  ceodMetrics: 990,
 });
 
 /** Conventional base ports, so dev, tests and benchmarks can run side by side. */
 export const BASE_PORTS = Object.freeze({ dev: 17000, test: 27000, bench: 37000 });
 
-const MAX_OFFSET = Math.max(...Object.values(PORT_OFFSETS));
+/** The metrics ports are four: +990 to +993. */
+const MAX_OFFSET = Math.max(...Object.values(PORT_OFFSETS)) + 3;
 
 /** The ports of a stack at `basePort`; refuses privileged or out-of-range bases. */
 export function stackPorts(basePort: number): StackPorts {

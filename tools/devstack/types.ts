@@ -44,6 +44,8 @@ export interface StackPorts {
   mysql: number;
   postgres: number;
   ceodApi: number;
+  /** The first of the workers' metrics ports (`[ceod] metrics_listen`): admin, then fs, mail, db. */
+  ceodMetrics: number;
 }
 
 /** How a Mailman list admits subscribers (field names as in its REST list config). */

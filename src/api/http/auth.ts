@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { principalToUid } from '../../core/model/names';
-import type { Authenticator, Ldap, SessionRegistry, SpnegoResult } from '../../core/ports';
+import type { AuthFailure, Authenticator, Ldap, Metrics, SessionRegistry, SpnegoResult } from '../../core/ports';
 import { clearCookieHeader, cookieValue, SESSION_COOKIE, setCookieHeader, signSession, verifySession } from './session';
 import { parseOr400 } from './validation';
 
@@ -87,8 +87,9 @@ export interface SessionOptions {
 const challenge = (reply: FastifyReply) => reply.header('WWW-Authenticate', 'Negotiate');
 
 /** The onRequest hook of every `/api` route: sets `req.caller` or answers 401/403. */
-export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCache; realm: string; log: Logger; sessions?: SessionOptions }) {
+export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCache; realm: string; log: Logger; sessions?: SessionOptions; metrics?: Pick<Metrics, 'authFailed'> }) {
   const { sessions } = opts;
+  const failed = (reason: AuthFailure) => opts.metrics?.authFailed(reason);
   const nowS = () => Math.floor((sessions?.now ?? Date.now)() / 1000);
 
   /** A Negotiate header: the handshake, then (if sessions are on) a fresh cookie. */
@@ -100,6 +101,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       result = await opts.authenticate(m[1]!);
     } catch {
       challenge(reply);
+      failed('token_refused');
       opts.log.warn({ ip: req.ip, url: req.url }, 'SPNEGO token refused');
       throw new PermanentError('UNAUTHENTICATED', 'Kerberos token refused (expired, replayed or for another service)');
     }
@@ -107,6 +109,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     const uid = principalToUid(result.principal, opts.realm);
     const caller = uid ? await opts.roles.lookup(uid, result.principal) : null;
     if (!caller) {
+      failed('not_club_account');
       opts.log.warn({ principal: result.principal, url: req.url }, 'denied: principal is not a club account');
       throw new PermanentError('FORBIDDEN', `${result.principal} is not a club account`);
     }
@@ -127,6 +130,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     if (check.ok && reason === null && (check.session.gen ?? 0) !== (await s.registry.generation(check.session.uid))) reason = 'revoked';
     if (!check.ok || reason !== null) {
       challenge(reply);
+      failed(`cookie_${reason}` as AuthFailure);
       reply.header('Set-Cookie', clearCookieHeader(s.secure));
       // The reason, never the value: the cookie is a credential.
       opts.log.info({ ip: req.ip, url: req.url, reason }, 'session cookie refused');
@@ -134,6 +138,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     }
     const caller = await opts.roles.lookup(check.session.uid, check.session.principal);
     if (!caller) {
+      failed('not_club_account');
       opts.log.warn({ principal: check.session.principal, url: req.url }, 'denied: principal is no longer a club account');
       throw new PermanentError('FORBIDDEN', `${check.session.principal} is not a club account`);
     }
@@ -153,6 +158,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       return;
     }
     challenge(reply);
+    failed('no_credentials');
     throw new PermanentError('UNAUTHENTICATED', 'authenticate with Kerberos (SPNEGO): kinit, then curl --negotiate -u : --service-name ceod');
   };
 }
@@ -169,6 +175,7 @@ export function allowed(caller: Caller, access: Access, params: Record<string, s
 /** Refuses (403, logged) unless `ok`; `what` says what was refused. */
 export function refuseUnless(req: FastifyRequest, ok: boolean, what: string): void {
   if (ok) return;
+  req.server.ceod?.metrics.authFailed('access_denied');
   req.log.warn({ caller: req.caller.uid, what }, 'denied');
   throw new PermanentError('FORBIDDEN', `${req.caller.uid} may not ${what}`);
 }

@@ -10,8 +10,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PermanentError } from '../../core/errors';
 import type { Logger } from '../../core/log';
+import type { Metrics } from '../../core/ports';
 
-export function makeCrossSiteHook(opts: { allowedOrigins: readonly string[]; log: Logger }) {
+export function makeCrossSiteHook(opts: { allowedOrigins: readonly string[]; log: Logger; metrics?: Pick<Metrics, 'authFailed'> }) {
   const allowed = new Set(opts.allowedOrigins.map((o) => o.toLowerCase()));
   return async function refuseCrossSite(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const origin = req.headers.origin;
@@ -24,6 +25,7 @@ export function makeCrossSiteHook(opts: { allowedOrigins: readonly string[]; log
       if (o !== own && !allowed.has(o)) refused = `Origin ${String(origin).slice(0, 100)}`;
     }
     if (refused) {
+      opts.metrics?.authFailed('cross_site');
       opts.log.warn({ ip: req.ip, url: req.url, refused }, 'denied: cross-site request');
       throw new PermanentError('FORBIDDEN', `cross-site request refused (${refused}); ceod accepts requests from its own origin and [ceod] allowed_origins only`);
     }

@@ -170,6 +170,7 @@ export async function enqueue<P>(c: { req: FastifyRequest; reply: FastifyReply; 
     throw new PermanentError('CONFLICT', `a job for ${opts.subject(payload)} is already queued or running: ${result.id}`, opts.field, { jobId: result.id });
   }
   if (result.kind === 'idempotent') assertSameRequest(result, idem!.fingerprint, idem!.key);
+  else c.services.metrics.jobSubmitted(job.name);
   return accepted(c.reply, result.id, result.kind === 'idempotent');
 }
 

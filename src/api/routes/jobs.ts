@@ -133,6 +133,7 @@ async function load(s: ApiServices, id: string, caller: Caller): Promise<JobReco
   const record = await s.store.get(id);
   if (!record) throw new PermanentError('NOT_FOUND', `no job ${id} (finished jobs are kept ${s.config.ceod.job_retention_hours} h)`, 'id');
   if (record.requester !== caller.uid && !caller.isStaff) {
+    s.metrics.authFailed('access_denied');
     s.log.warn({ caller: caller.uid, jobId: id }, 'denied: job of another user');
     throw new PermanentError('FORBIDDEN', `${caller.uid} may only see their own jobs`);
   }
@@ -160,6 +161,7 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
   const c = api.ceod.config.ceod;
   const limits = new StreamLimits({ perPrincipal: c.sse_max_per_principal, total: c.sse_max_streams, idleMs: c.sse_idle_timeout_ms });
   api.decorate('ceodStreams', limits);
+  api.ceod.metrics.watchEventStreams(() => limits.count);
 
   defineRoute(api, {
     method: 'GET',

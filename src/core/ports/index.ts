@@ -19,6 +19,8 @@ export type { IdempotencyKey, JobStore, SubmitOutcome } from './job-store';
 export type { Kadmin } from './kadmin';
 export type { Ldap } from './ldap';
 export type { Mailer } from './mailer';
+export type { AuthFailure, FinalJobState, HttpTiming, Metrics, QueueSample, ReconcilerFix, StepTiming } from './metrics';
+export { noMetrics } from './metrics';
 export type { SessionRegistry } from './sessions';
 export type { ListPolicy, Mailman } from './mailman';
 

@@ -1,0 +1,123 @@
+/**
+ * The operator's surface end to end (docs/operations.md), on processes as a
+ * user starts them:
+ *
+ * - metrics: the API's `/metrics` and each worker's `[ceod] metrics_listen`
+ *   are scraped before and after a create, and the counters move (jobs
+ *   submitted on the API, steps timed and the job finished on the workers,
+ *   the role queues seen from every process); no uid is ever in them.
+ */
+import { call, type CeodCluster, runJob, seedTickets, startCeod, type Tickets, waitFor, waitForJob } from '../helpers/ceod';
+import { testStack } from '../helpers/stack';
+
+const stack = testStack();
+const QUEUES = ['ceod-admin', 'ceod-fs', 'ceod-mail', 'ceod-db'];
+const newUid = () => `o${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+const person = (uid: string) => ({ uid, cn: `Ops ${uid}`, given_name: 'Ops', sn: uid, terms: ['f2099'], forwarding_addresses: [`${uid}@example.org`] });
+
+let cluster: CeodCluster;
+let tickets: Tickets;
+
+beforeAll(async () => {
+  tickets = await seedTickets(stack);
+  cluster = await startCeod(stack, { name: 'ops' });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+// --- metrics
+
+/** One scrape: the text, and the value of a sample by its name and labels (0 when absent). */
+async function scrape(url: string): Promise<{ text: string; value: (name: string, labels?: Record<string, string>) => number }> {
+  const res = await fetch(url);
+  expect([url, res.status]).toEqual([url, 200]);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  const value = (name: string, labels: Record<string, string> = {}) => {
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const have = Object.fromEntries([...(m[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[4]);
+    }
+    return sum;
+  };
+  return { text, value };
+}
+
+const workers = ['admin', 'fs', 'mail', 'db'] as const;
+const scrapeAll = async () => ({
+  api: await scrape(`${cluster.url}/metrics`),
+  workers: Object.fromEntries(await Promise.all(workers.map(async (w) => [w, await scrape(cluster.metricsUrls[w]!)] as const))) as Record<(typeof workers)[number], Awaited<ReturnType<typeof scrape>>>,
+});
+const sumWorkers = (s: Awaited<ReturnType<typeof scrapeAll>>, name: string, labels?: Record<string, string>) => workers.reduce((n, w) => n + s.workers[w].value(name, labels), 0);
+
+test('metrics: the API and every worker are scraped, and the counters move after a create', async () => {
+  const before = await scrapeAll();
+  const uid = newUid();
+  const job = await runJob(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(uid));
+  expect((await call(cluster, tickets, null, 'GET', `/api/members/${uid}`)).status).toBe(401);
+  const after = await scrapeAll();
+
+  // The API: the job submitted, the requests timed by route as declared, the refusal counted.
+  const submitted = (s: typeof before) => s.api.value('ceod_jobs_submitted_total', { job_type: 'create_member' });
+  expect(submitted(after) - submitted(before)).toBe(1);
+  expect(after.api.value('ceod_http_request_duration_seconds_count', { method: 'POST', route: '/api/members', status: '202' })).toBeGreaterThanOrEqual(1);
+  expect(after.api.value('ceod_http_request_duration_seconds_count', { route: '/api/members/:uid', status: '401' })).toBeGreaterThanOrEqual(1);
+  expect(after.api.value('ceod_auth_failures_total', { reason: 'no_credentials' }) - before.api.value('ceod_auth_failures_total', { reason: 'no_credentials' })).toBeGreaterThanOrEqual(1);
+  expect(after.api.text).toMatch(/^ceod_sse_streams_open \d+$/m);
+
+  // The workers: each step of the job timed once, on the host that ran it; the job finished once.
+  const steps = job.steps.length as number;
+  const timed = (s: typeof before) => sumWorkers(s, 'ceod_step_duration_seconds_count', { job_type: 'create_member', phase: 'do', outcome: 'completed' });
+  expect(timed(after) - timed(before)).toBe(steps);
+  for (const step of job.steps as { name: string; role: string; host: string }[]) {
+    // On the worker of the step's role, labelled with the host that ran it.
+    const w = after.workers[step.role as (typeof workers)[number]];
+    const n = w.value('ceod_step_duration_seconds_count', { job_type: 'create_member', step: step.name, host: step.host, phase: 'do', outcome: 'completed' });
+    expect([step.name, n >= 1]).toEqual([step.name, true]);
+  }
+  const finished = (s: typeof before) => sumWorkers(s, 'ceod_jobs_finished_total', { job_type: 'create_member', state: 'completed' });
+  expect(finished(after) - finished(before)).toBe(1);
+
+  // Every process sees every role queue; Node's own metrics are there.
+  for (const s of [after.api, ...Object.values(after.workers)]) {
+    for (const q of QUEUES) expect([q, s.text]).toEqual([q, expect.stringMatching(new RegExp(`^ceod_queue_oldest_waiting_seconds\\{queue="${q}"\\} `, 'm'))]);
+    expect(s.text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(s.text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  }
+
+  // Nothing an authenticated caller sent or may see: not the uid, not an address.
+  for (const s of [after.api, ...Object.values(after.workers)]) {
+    expect(s.text).not.toContain(uid);
+    expect(s.text).not.toContain('example.org');
+    expect(s.text).not.toContain('ctdalek');
+  }
+}, 120_000);
+
+test('metrics: a step waiting for a worker that is down shows in the queue depth and age, from the API', async () => {
+  await cluster.kill('mail');
+  try {
+    const res = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members', person(newUid()));
+    expect(res.status).toBe(202);
+    let last: Awaited<ReturnType<typeof scrape>> | undefined;
+    await waitFor(
+      async () => {
+        last = await scrape(`${cluster.url}/metrics`);
+        return last.value('ceod_queue_jobs', { queue: 'ceod-mail', state: 'waiting' }) >= 1 && last.value('ceod_queue_oldest_waiting_seconds', { queue: 'ceod-mail' }) > 0.2;
+      },
+      30_000,
+      'the mail step waiting',
+      () => last?.text.split('\n').filter((l) => l.startsWith('ceod_queue')).join('\n') ?? '',
+    );
+    await cluster.start('mail');
+    expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
+    // Taken: nothing waits any more.
+    await waitFor(async () => (await scrape(`${cluster.url}/metrics`)).value('ceod_queue_jobs', { queue: 'ceod-mail', state: 'waiting' }) === 0, 15_000, 'the mail queue drained');
+  } finally {
+    if (!cluster.procs.has('mail')) await cluster.start('mail');
+  }
+}, 120_000);
