@@ -103,6 +103,13 @@ module.exports = {
       to: { path: 'node_modules/prom-client/' },
     },
     {
+      name: 'bull-board-only-in-the-engine',
+      comment: 'The queue dashboard is built over BullMQ queues, in the workers layer (src/workers/queue-board.ts); the API only registers the plugin it is handed.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/workers/', '^src/compose\\.ts$'] },
+      to: { path: 'node_modules/@bull-board/' },
+    },
+    {
       name: 'nothing-imports-the-root',
       comment: 'Only main.ts uses the composition root; nothing in src/ imports main.ts.',
       severity: 'error',

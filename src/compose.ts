@@ -29,6 +29,7 @@ import { keys } from './store/keys';
 import { RedisJobStore } from './store/job-store';
 import { RedisSessions } from './store/sessions';
 import { BullmqQueue } from './workers/bullmq-queue';
+import { queueBoardPlugin } from './workers/queue-board';
 import { Runner } from './workers/runner';
 
 /** ceod's version (package.json, beside dist/ and src/), for the OpenAPI document. */
@@ -250,6 +251,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
     metrics,
+    queueBoard: (basePath) => queueBoardPlugin(queue, basePath),
     version: version(),
     ...(opts.now ? { now: opts.now } : {}),
     ...(config.secrets.tls ? { https: config.secrets.tls } : {}),

@@ -3,13 +3,13 @@
  * caller's business, so tests can `inject()` without a socket. One plugin per
  * resource (`./routes/*`), the services shared with `decorate`, every `/api`
  * route behind the auth hook and the access preHandler (`./http/auth.ts`).
- * Besides: `/health`, `/metrics` (by client address), and the OpenAPI
- * document and its reference page (public).
+ * Besides: `/health`, `/metrics` (by client address), the OpenAPI document
+ * and its reference page (public), and the queue dashboard (syscom).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifySse from '@fastify/sse';
 import { noMetrics } from '../core/ports';
-import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
+import { enforceAccess, makeAuthHook, refuseUnless, RoleCache } from './http/auth';
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
@@ -26,6 +26,9 @@ import { positionRoutes } from './routes/positions';
 import type { ApiDeps, ApiServices } from './services';
 
 export type { ApiDeps } from './services';
+
+/** Where the queue dashboard is served (docs/operations.md#the-queue-dashboard); its session cookie's Path. */
+export const QUEUE_BOARD_PATH = '/admin/queues';
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const c = deps.config.ceod;
@@ -88,6 +91,31 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
 
+  if (deps.queueBoard) {
+    // The same authentication as /api (a handshake here sets a cookie for this path),
+    // then syscom only. The dashboard's plugin has an error handler of its own, so these
+    // hooks answer a refusal themselves, through the app's, in the project's shape.
+    const boardAuth = makeAuthHook({ authenticate: deps.authenticate, roles, realm: deps.config.kerberos.realm, log: deps.log, sessions: sessions && { ...sessions, path: QUEUE_BOARD_PATH }, metrics });
+    const answerErrors = app.errorHandler;
+    const guard = (hook: (req: FastifyRequest, reply: FastifyReply) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        await hook(req, reply);
+      } catch (err) {
+        answerErrors.call(app, err as Error, req, reply);
+        return reply;
+      }
+    };
+    const plugin = deps.queueBoard(QUEUE_BOARD_PATH);
+    await app.register(
+      async (admin) => {
+        admin.addHook('onRequest', guard(crossSite));
+        admin.addHook('onRequest', guard(boardAuth));
+        admin.addHook('onRequest', guard(async (req) => refuseUnless(req, req.caller.isSyscom, 'see the queue dashboard (syscom only)')));
+        await admin.register(plugin);
+      },
+      { prefix: QUEUE_BOARD_PATH },
+    );
+  }
   await docsRoutes(app, { version: deps.version ?? 'dev' });
   return app;
 }

@@ -4,6 +4,7 @@
  * only the core, the job types and the config; the composition root
  * (`src/compose.ts`) hands in the adapters behind these ports.
  */
+import type { FastifyPluginCallback } from 'fastify';
 import type { Config } from '../config/schema';
 import type { Logger } from '../core/log';
 import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, Metrics, SessionRegistry } from '../core/ports';
@@ -32,6 +33,12 @@ export interface ApiDeps {
   https?: { cert: Buffer; key: Buffer };
   /** What the API counts and times, served at `/metrics`; none when absent. */
   metrics?: Metrics;
+  /**
+   * The queue dashboard (bull-board over the role queues, built by the
+   * composition root, as only the engine speaks BullMQ): a Fastify plugin for
+   * mounting at the path given. Served to syscom only; absent: no dashboard.
+   */
+  queueBoard?: (basePath: string) => FastifyPluginCallback;
   /** ceod's version, for the OpenAPI document. */
   version?: string;
 }

@@ -82,6 +82,8 @@ export interface SessionOptions {
   now?: () => number;
   /** The users' session generations: a cookie issued under an older one is refused. */
   registry: SessionRegistry;
+  /** The cookie's Path: `/api` unless the hook guards another area (the queue dashboard: `/admin`). */
+  path?: string;
 }
 
 const challenge = (reply: FastifyReply) => reply.header('WWW-Authenticate', 'Negotiate');
@@ -117,7 +119,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       const iat = nowS();
       const gen = await sessions.registry.generation(caller.uid);
       const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS, gen });
-      reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure }));
+      reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure, path: sessions.path }));
     }
     return caller;
   }
@@ -131,7 +133,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     if (!check.ok || reason !== null) {
       challenge(reply);
       failed(`cookie_${reason}` as AuthFailure);
-      reply.header('Set-Cookie', clearCookieHeader(s.secure));
+      reply.header('Set-Cookie', clearCookieHeader(s.secure, s.path));
       // The reason, never the value: the cookie is a credential.
       opts.log.info({ ip: req.ip, url: req.url, reason }, 'session cookie refused');
       throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired, revoked or invalid); authenticate with Kerberos (SPNEGO) again');

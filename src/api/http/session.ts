@@ -91,14 +91,21 @@ export function cookieValue(header: string | undefined, name: string): string | 
 export interface CookieAttributes {
   maxAgeS: number;
   secure: boolean;
+  /**
+   * Where the client sends it back: `/api` (the default) for the API,
+   * `/admin/queues` for the queue dashboard (docs/authorization.md#operations-pages). The
+   * value is the same kind of cookie either way; the path only says which
+   * requests carry it.
+   */
+  path?: string;
 }
 
-/** A Set-Cookie header value: HttpOnly, SameSite=Strict, only for `/api`. */
+/** A Set-Cookie header value: HttpOnly, SameSite=Strict, only for its path (`/api` by default). */
 export function setCookieHeader(value: string, a: CookieAttributes): string {
-  return `${SESSION_COOKIE}=${value}; Max-Age=${a.maxAgeS}; Path=/api; HttpOnly; SameSite=Strict${a.secure ? '; Secure' : ''}`;
+  return `${SESSION_COOKIE}=${value}; Max-Age=${a.maxAgeS}; Path=${a.path ?? '/api'}; HttpOnly; SameSite=Strict${a.secure ? '; Secure' : ''}`;
 }
 
-/** A Set-Cookie header value that makes the client drop a refused cookie. */
-export function clearCookieHeader(secure: boolean): string {
-  return setCookieHeader('', { maxAgeS: 0, secure });
+/** A Set-Cookie header value that makes the client drop a refused cookie (of that path). */
+export function clearCookieHeader(secure: boolean, path?: string): string {
+  return setCookieHeader('', { maxAgeS: 0, secure, path });
 }
