@@ -14,13 +14,14 @@ import { testStack } from '../helpers/stack';
 
 const stack = testStack();
 let cluster: CeodCluster;
-let other: CeodCluster; // a second API host, sharing nothing with the first but the config's secrets key
+let other: CeodCluster; // a second API host: the same secrets key and Redis (prefix), as every host of a deployment shares them
 let tickets: Tickets;
 
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'session' });
-  other = await startCeod(stack, { name: 'session2', procs: ['api'] });
+  // The same Redis prefix: session generations live in Redis, shared by every API host ([redis] prefix must be the same on every host).
+  other = await startCeod(stack, { name: 'session2', procs: ['api'], edits: { api: { redis: { prefix: cluster.prefix } } } });
 }, 120_000);
 
 afterAll(async () => {
