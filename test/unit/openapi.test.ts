@@ -111,6 +111,10 @@ test('the document and its reference page need no ticket; the API still does', a
   const page = await app.inject({ method: 'GET', url: '/api/docs/' });
   expect(page.statusCode).toBe(200);
   expect(page.headers['content-type']).toMatch(/text\/html/);
+  // Its script is served by the API itself (no CDN).
+  expect(page.body).toContain('./static/swagger-ui-bundle.js');
+  const bundle = await app.inject({ method: 'GET', url: '/api/docs/static/swagger-ui-bundle.js' });
+  expect([bundle.statusCode, bundle.headers['content-type']]).toEqual([200, expect.stringMatching(/javascript/)]);
   const json = await app.inject({ method: 'GET', url: '/api/docs/json' });
   expect(json.json().paths).toEqual(doc.paths);
   expect((await app.inject({ method: 'GET', url: '/api/members/regular1' })).statusCode).toBe(401);
