@@ -176,8 +176,7 @@ export function redisServices(config: Config, redis: Redis, log?: Logger) {
     store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000 }),
     queue: new BullmqQueue(redis, { prefix, attempts: c.step_attempts, retentionMs }),
     coordination: new RedisCoordination(redis, { prefix, mutex: { ttlMs: c.mutex_ttl_ms, waitMs: c.mutex_wait_ms }, idFloorTtlMs: c.id_floor_ttl_ms, log }),
-    // Generations outlive the longest session a config may allow (24 h).
-    sessions: new RedisSessions(redis, { prefix, maxSessionTtlS: 86_400 }),
+    sessions: new RedisSessions(redis, { prefix }),
   };
 }
 

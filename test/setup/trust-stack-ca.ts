@@ -1,21 +1,26 @@
 /**
  * Jest setupFiles (integration, e2e, faults): the test stack's API serves
  * HTTPS with the stack's own CA (tools/devstack/tls.ts), as production serves
- * it with the club's. Trust that CA in this test process, for `fetch` (undici's
- * global dispatcher) and for `node:https`, the way NODE_EXTRA_CA_CERTS would if
- * it had been set before the process started. Nothing else is trusted less:
- * the system roots stay.
+ * it with the club's. Trust that CA in this test process, as NODE_EXTRA_CA_CERTS
+ * would had it been set before the process started: for `fetch` and for
+ * `node:https`. The system roots stay trusted.
+ *
+ * `fetch` is replaced by undici's own, with a dispatcher that trusts the CA:
+ * jest runs test files in a separate global, so setting undici's global
+ * dispatcher there is not seen by the fetch Node's own global uses.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { globalAgent } from 'node:https';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { Agent, setGlobalDispatcher } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 const dir = resolve(process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'));
 const caFile = resolve(dir, 'tls', 'ca.crt');
 if (existsSync(caFile)) {
   const ca = [...rootCertificates, readFileSync(caFile, 'utf8')];
-  setGlobalDispatcher(new Agent({ connect: { ca } }));
+  const dispatcher = new Agent({ connect: { ca } });
+  globalThis.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { dispatcher, ...init })) as unknown as typeof fetch;
   globalAgent.options.ca = ca;
 }

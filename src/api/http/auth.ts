@@ -52,21 +52,25 @@ declare module 'fastify' {
 
 /** Caches each user's groups briefly: one LDAP search per user per `ttlMs`, not per request. */
 export class RoleCache {
-  private readonly cache = new Map<string, { at: number; caller: Caller | null }>();
+  private readonly cache = new Map<string, { at: number; gen: number; caller: Caller | null }>();
 
   constructor(
     private readonly ldap: Ldap,
     private readonly ttlMs: number,
   ) {}
 
-  async lookup(uid: string, principal: string): Promise<Caller | null> {
+  /**
+   * `gen` is the user's session generation now: a revocation (leaving a staff
+   * group, say) moves it, and the cached roles are then read afresh at once.
+   */
+  async lookup(uid: string, principal: string, gen = 0): Promise<Caller | null> {
     const hit = this.cache.get(uid);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.caller;
+    if (hit && hit.gen === gen && Date.now() - hit.at < this.ttlMs) return hit.caller;
     const [user, groups] = await Promise.all([this.ldap.getUser(uid), this.ldap.groupsOf(uid)]);
     const set = new Set(groups);
     const caller = user ? { uid, principal, groups: set, isSyscom: set.has('syscom'), isStaff: set.has('syscom') || set.has('office') } : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(uid, { at: Date.now(), caller });
+    this.cache.set(uid, { at: Date.now(), gen, caller });
     return caller;
   }
 }
@@ -105,14 +109,14 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     }
     if (result.responseToken) reply.header('WWW-Authenticate', `Negotiate ${result.responseToken}`);
     const uid = principalToUid(result.principal, opts.realm);
-    const caller = uid ? await opts.roles.lookup(uid, result.principal) : null;
+    const gen = uid && sessions ? await sessions.registry.generation(uid) : 0;
+    const caller = uid ? await opts.roles.lookup(uid, result.principal, gen) : null;
     if (!caller) {
       opts.log.warn({ principal: result.principal, url: req.url }, 'denied: principal is not a club account');
       throw new PermanentError('FORBIDDEN', `${result.principal} is not a club account`);
     }
     if (sessions) {
       const iat = nowS();
-      const gen = await sessions.registry.generation(caller.uid);
       const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS, gen });
       reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure }));
     }
@@ -124,7 +128,8 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     const check = verifySession(s.key, value, nowS(), s.ttlS);
     let reason = check.ok ? (principalToUid(check.session.principal, opts.realm) !== check.session.uid ? 'foreign_principal' : null) : check.reason;
     // A password reset, a deletion, an expiry or leaving a staff group ends the user's sessions at once.
-    if (check.ok && reason === null && (check.session.gen ?? 0) !== (await s.registry.generation(check.session.uid))) reason = 'revoked';
+    const gen = check.ok && reason === null ? await s.registry.generation(check.session.uid) : 0;
+    if (check.ok && reason === null && (check.session.gen ?? 0) !== gen) reason = 'revoked';
     if (!check.ok || reason !== null) {
       challenge(reply);
       reply.header('Set-Cookie', clearCookieHeader(s.secure));
@@ -132,7 +137,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       opts.log.info({ ip: req.ip, url: req.url, reason }, 'session cookie refused');
       throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired, revoked or invalid); authenticate with Kerberos (SPNEGO) again');
     }
-    const caller = await opts.roles.lookup(check.session.uid, check.session.principal);
+    const caller = await opts.roles.lookup(check.session.uid, check.session.principal, gen);
     if (!caller) {
       opts.log.warn({ principal: check.session.principal, url: req.url }, 'denied: principal is no longer a club account');
       throw new PermanentError('FORBIDDEN', `${check.session.principal} is not a club account`);

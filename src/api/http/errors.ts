@@ -55,6 +55,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       // A 409 names the job that holds the resource.
       if (err.jobId) body.error.job_id = err.jobId;
       if (!err.permanent && status < 500) status = 503;
+      // A transient refusal (a server down, too many streams): the client may come back shortly.
+      if (!err.permanent && status === 503) void reply.header('Retry-After', '1');
     } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
       // Fastify's own: malformed JSON, body too large, wrong content type.
       const fe = err as FastifyError;
