@@ -8,7 +8,7 @@
 const { spawn } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
+const { checkNode, ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
 
 const ROOT = join(__dirname, '..');
 const DEV_DIR = join(ROOT, '.dev');
@@ -39,6 +39,7 @@ function main() {
     cli(['down', '--dir', DEV_DIR]);
     return;
   }
+  checkNode();
   ensureDebianPackages();
   ensureNodeModules();
   build();

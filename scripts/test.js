@@ -13,12 +13,18 @@
 const { spawnSync } = require('node:child_process');
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
-const { ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
+const { checkNode, ensureDebianPackages, ensureNodeModules, build } = require('./bootstrap');
 
 const argv = process.argv.slice(2);
 const faultsOnly = argv.includes('--faults');
 const passthrough = argv.filter((a) => a !== '--faults');
 
+try {
+  checkNode();
+} catch (e) {
+  process.stderr.write(`[test] ${e.message}\n`);
+  process.exit(1);
+}
 ensureDebianPackages();
 ensureNodeModules();
 build();
