@@ -1,6 +1,8 @@
--- Creates a job record with its lock and idempotency key, atomically.
--- KEYS: job, events, lock (or ""), idem (or ""), active
--- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData
+-- Creates a job record with its lock and idempotency key, atomically, and adds
+-- it to the job index (every job, and the requester's), trimming from both the
+-- ids created before the horizon (their records have expired).
+-- KEYS: job, events, lock (or ""), idem (or ""), active, index, requester index
+-- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData, indexMember, horizonMember
 -- Returns {kind, id}: {'created', id}, {'conflict', holder} or {'idempotent', prior}.
 if KEYS[4] ~= '' then
   local prior = redis.call('GET', KEYS[4])
@@ -15,4 +17,8 @@ if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4]) end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+for i = 6, 7 do
+  redis.call('ZADD', KEYS[i], 0, ARGV[7])
+  redis.call('ZREMRANGEBYLEX', KEYS[i], '-', '(' .. ARGV[8])
+end
 return {'created', ARGV[1]}
