@@ -122,7 +122,8 @@ export function resultLines(job: JobView): string[] {
   if (job.state !== 'completed' && job.error) lines.push(`error: ${errorText(job.error)}${job.error.step ? ` (step ${job.error.step})` : ''}`);
   for (const u of job.undo_errors ?? []) lines.push(`undo failed: ${u.step}: ${errorText(u)} — needs a human`);
   for (const w of job.warnings ?? []) lines.push(`warning: ${w}`);
-  const result = job.result ?? {};
+  // What a job that did not complete made was undone: its results are no longer true.
+  const result = job.state === 'completed' ? (job.result ?? {}) : {};
   if (typeof result.password === 'string') {
     const who = typeof (job.payload as { uid?: unknown } | undefined)?.uid === 'string' ? ` for ${(job.payload as { uid: string }).uid}` : '';
     lines.push(`initial password${who}: ${result.password}  (to be changed at the first login)`);
