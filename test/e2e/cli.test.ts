@@ -7,7 +7,9 @@
  * mutual authentication; an SSE connection cut mid-job and resumed with
  * Last-Event-ID; the session cookie kept 0600 in a 0700 directory and reused.
  */
-import { mkdirSync, rmSync, statSync, chownSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -157,6 +159,41 @@ describe('authentication', () => {
     }
   }, 30_000);
 });
+
+test('https: verified against [ceod] ca_file from ~/.config/ceo/ceo.ini; an unknown CA is refused', async () => {
+  // TLS in front of the API (as a reverse proxy would be), with a certificate for localhost from a CA of its own.
+  const dir = join(users.dir, 'tls');
+  mkdirSync(dir);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+  const api = new URL(cluster.url);
+  const tls = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (s) => {
+    const up = connect(Number(api.port), '127.0.0.1');
+    s.pipe(up).pipe(s);
+    s.on('error', () => up.destroy());
+    up.on('error', () => s.destroy());
+  });
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  const url = `https://localhost:${(tls.address() as AddressInfo).port}`;
+  try {
+    const h = join(users.dir, 'home-tls');
+    mkdirSync(join(h, '.config', 'ceo'), { recursive: true });
+    writeFileSync(join(h, '.config', 'ceo', 'ceo.ini'), `[ceod]\nurl = ${url}\nca_file = ${join(dir, 'cert.pem')}\n`);
+    const env = { CEOD_URL: '', CEO_DEBUG: '1' };
+    const ok = await ceo(['members', 'get', 'regular1', '--json'], { as: 'regular1', home: h, env });
+    expectExit(ok, 0);
+    expect(json(ok)).toMatchObject({ uid: 'regular1' });
+    // The Secure cookie came back over https, and is sent again.
+    const again = await ceo(['members', 'get', 'regular1', '--json'], { as: 'regular1', home: h, env });
+    expect(again.stderr).toContain('(session cookie)');
+
+    writeFileSync(join(h, '.config', 'ceo', 'ceo.ini'), `[ceod]\nurl = ${url}\n`);
+    const refused = await ceo(['members', 'get', 'regular1'], { as: 'regular1', home: h, env: { CEOD_URL: '', NODE_EXTRA_CA_CERTS: '' } });
+    expectExit(refused, 1);
+    expect(refused.stderr).toMatch(/^ceo: cannot reach ceod at https:\/\/localhost:\d+: the server's TLS certificate is not trusted \(\w+\); set \[ceod\] ca_file in ceo\.ini\n$/);
+  } finally {
+    tls.close();
+  }
+}, 60_000);
 
 describe('progress', () => {
   test('members add without a terminal: one plain line per event, the password once, exit 0', async () => {
