@@ -11,14 +11,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { registerGroups } from './commands/groups';
-import { registerJobs } from './commands/jobs';
-import { registerMailman } from './commands/mailman';
-import { registerMembers } from './commands/members';
-import { registerPositions } from './commands/positions';
 import { outcome } from './commands/define';
 import { type Context, processContext } from './context';
 import { CliError, EXIT } from './errors';
+
+type Register = (ctx: Context, program: Command) => void;
+
+/** The command groups, each in its own module, loaded only when its group runs (or for the overall help). */
+const GROUPS: Record<string, () => Register> = {
+  members: () => (require('./commands/members') as typeof import('./commands/members')).registerMembers,
+  groups: () => (require('./commands/groups') as typeof import('./commands/groups')).registerGroups,
+  positions: () => (require('./commands/positions') as typeof import('./commands/positions')).registerPositions,
+  mailman: () => (require('./commands/mailman') as typeof import('./commands/mailman')).registerMailman,
+  jobs: () => (require('./commands/jobs') as typeof import('./commands/jobs')).registerJobs,
+};
 
 function version(): string {
   try {
@@ -28,7 +34,8 @@ function version(): string {
   }
 }
 
-export function buildProgram(ctx: Context): Command {
+/** The program; with `only` (the group on the command line), only that group's commands are loaded. */
+export function buildProgram(ctx: Context, only?: string): Command {
   const program = new Command('ceo')
     .description(
       'The Computer Science Club\'s accounts, from the command line: talks to ceod as you (your Kerberos ticket: kinit first).\n' +
@@ -39,11 +46,7 @@ export function buildProgram(ctx: Context): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
-  registerMembers(ctx, program);
-  registerGroups(ctx, program);
-  registerPositions(ctx, program);
-  registerMailman(ctx, program);
-  registerJobs(ctx, program);
+  for (const [name, register] of Object.entries(GROUPS)) if (!only || !(only in GROUPS) || only === name) register()(ctx, program);
   // Groups and leaves alike: exitOverride and output settings reach every subcommand.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -54,7 +57,7 @@ export function buildProgram(ctx: Context): Command {
 export async function main(argv: string[]): Promise<number> {
   const ctx = processContext();
   try {
-    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    await buildProgram(ctx, argv[0]).parseAsync(argv, { from: 'user' });
     return outcome.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
