@@ -8,7 +8,6 @@
  * Like a browser, the cookie is sent back only where its attributes allow
  * it: a `Secure` cookie only over https or to a loopback host.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
@@ -58,6 +57,24 @@ export function mayCarry(s: Pick<StoredSession, 'secure'>, origin: string): bool
   return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
 }
 
+/**
+ * A short, stable file name for (origin, ticket cache): cyrb53, a 53-bit
+ * string hash. Not a secret and not security-relevant (the directory is the
+ * user's own, 0700); node:crypto would cost ~10 ms of start-up for it.
+ */
+export function fileKey(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+}
+
 export class SessionStore {
   readonly file: string;
 
@@ -66,8 +83,7 @@ export class SessionStore {
     private readonly origin: string,
     private readonly ccache: string,
   ) {
-    const key = createHash('sha256').update(`${origin}\n${ccache}`).digest('hex').slice(0, 20);
-    this.file = join(dir, `session-${key}.json`);
+    this.file = join(dir, `session-${fileKey(`${origin}\n${ccache}`)}.json`);
   }
 
   /** The cookie to send, if one is kept for this origin and ticket cache, unexpired and issued under `fingerprint`. */
