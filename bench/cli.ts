@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackInfo } from '../tools/devstack';
 import { REPO_ROOT } from '../tools/devstack/layout';
@@ -28,6 +28,8 @@ export interface CliBenchResult {
   node_empty_p50_ms: number;
   ceo_version_p50_ms: number;
   ceo_handshake_p50_ms: number;
+  /** The machine's 1-minute load average before and after (it is shared: wall times grow with it). */
+  load_avg: [number, number];
   /** The same three without NODE_EXTRA_CA_CERTS, when the environment sets it. */
   without_extra_ca?: { node_empty_p50_ms: number; ceo_version_p50_ms: number; ceo_p50_ms: number; ratio_p50: number };
 }
@@ -66,6 +68,7 @@ export async function benchCli(info: StackInfo, url: string, runs: number, say: 
     delete bare.NODE_EXTRA_CA_CERTS;
     const tb = { ceo: [] as number[], curl: [] as number[], node: [] as number[], version: [] as number[] };
     const extra = Boolean(process.env.NODE_EXTRA_CA_CERTS);
+    const load0 = loadavg()[0]!;
     say(`cli: ${runs} runs each, alternating: ceo members get, curl --negotiate, node -e 0, ceo --version, ceo with a handshake${extra ? '; and the first three without NODE_EXTRA_CA_CERTS' : ''}`);
     for (let i = 0; i < runs; i++) {
       t.ceo.push(await ceo(env));
@@ -91,6 +94,7 @@ export async function benchCli(info: StackInfo, url: string, runs: number, say: 
       node_empty_p50_ms: r(median(t.node)),
       ceo_version_p50_ms: r(median(t.version)),
       ceo_handshake_p50_ms: r(median(t.handshake)),
+      load_avg: [r(load0), r(loadavg()[0]!)],
     };
     if (extra) {
       out.without_extra_ca = {

@@ -650,7 +650,7 @@ async function main(): Promise<void> {
       const c = await benchCli(info, cluster.url, QUICK ? 8 : 20, say);
       results['cli'] = c;
       row('ceo members get, p50 / p90 (ms)', `${c.ceo_p50_ms} / ${c.ceo_p90_ms}`, `curl --negotiate ${c.curl_p50_ms} / ${c.curl_p90_ms}; ratio ${c.ratio_p50} (goal <= 2)`);
-      row('ceo start-up parts, p50 (ms)', `node -e 0 ${c.node_empty_p50_ms}, ceo --version ${c.ceo_version_p50_ms}, with a handshake ${c.ceo_handshake_p50_ms}`);
+      row('ceo start-up parts, p50 (ms)', `node -e 0 ${c.node_empty_p50_ms}, ceo --version ${c.ceo_version_p50_ms}, with a handshake ${c.ceo_handshake_p50_ms}`, `load average ${c.load_avg.join(' → ')}`);
       if (c.without_extra_ca) row('the same without NODE_EXTRA_CA_CERTS (ms)', `node -e 0 ${c.without_extra_ca.node_empty_p50_ms}, ceo --version ${c.without_extra_ca.ceo_version_p50_ms}, ceo members get ${c.without_extra_ca.ceo_p50_ms}`, `ratio to curl ${c.without_extra_ca.ratio_p50}`);
     }
   } finally {

@@ -158,7 +158,8 @@ describe('arguments', () => {
     const now = new Date('2026-09-08T12:00:00Z');
     expect(sinceOf('12h', now)).toBe('2026-09-08T00:00:00.000Z');
     expect(sinceOf('2w', now)).toBe('2026-08-25T12:00:00.000Z');
-    expect(sinceOf('2026-09-01T00:00:00Z', now)).toBe('2026-09-01T00:00:00Z');
+    expect(sinceOf('2026-09-01T00:00:00Z', now)).toBe('2026-09-01T00:00:00.000Z');
+    expect(sinceOf('2026-09-01', now)).toBe('2026-09-01T00:00:00.000Z');
     expect(() => sinceOf('yesterday', now)).toThrow(/--since/);
   });
 });

@@ -14,7 +14,7 @@ export function sinceOf(value: string, now: Date): string {
   const m = /^(\d+)\s*([mhdw])$/.exec(value.trim());
   if (m) return new Date(now.getTime() - Number(m[1]) * UNITS[m[2]!]!).toISOString();
   if (Number.isNaN(Date.parse(value))) throw new CliError(`--since: not a time or an age (e.g. 2026-09-01T00:00:00Z, 12h, 7d): ${value}`, EXIT.usage);
-  return value;
+  return new Date(value).toISOString(); // the API wants a full ISO time; `2026-09-01` is its midnight UTC
 }
 
 interface JobSummary {
