@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ccacheFingerprint, ccacheName } from './ccache';
 import type { CliConfig } from './config';
-import { apiErrorMessage, CliError, EXIT, exitCodeOfStatus } from './errors';
+import { apiErrorMessage, CliError, exitCodeOfStatus } from './errors';
 import { cacheDir, parseSetCookie, SESSION_COOKIE, SessionStore } from './session-store';
 import { startHandshake } from './spnego';
 import { type Answer, Transport } from './transport';
@@ -130,4 +130,3 @@ export function parseAnswer<T>(a: Answer): T {
   throw new CliError(message, exitCodeOfStatus(a.status));
 }
 
-export { CliError, EXIT };

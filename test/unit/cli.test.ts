@@ -66,7 +66,7 @@ describe('event lines', () => {
       steps: [],
       payload: { uid: 'alice1' },
       warnings: ['mail refused'],
-      result: { uidNumber: 20001, password: 'S3cret-S3cret', snapshot: { big: true } },
+      result: { uidNumber: 20001, password: 'S3cret-S3cret', snapshot: { big: true }, groups: [], note: '' },
     };
     expect(resultLines(job)).toEqual([
       'job j1 completed in 400 ms',

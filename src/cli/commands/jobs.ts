@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../context';
 import { CliError, EXIT } from '../errors';
 import { fields, shortTime, table } from '../format';
-import { exitOfState, watchJob } from '../job-runner';
+import { watchJob } from '../job-runner';
 import { formatDuration, placeOf, type JobView } from '../progress/lines';
 import { group, leaf, readLeaf, seg } from './define';
 
@@ -90,4 +90,3 @@ export function registerJobs(ctx: Context, program: Command): void {
   leaf(jobs, 'watch <id>', 'follow a job live (or replay a finished one) and exit by its outcome', async ([id], o) => watchJob(ctx, id!, o));
 }
 
-export { exitOfState };

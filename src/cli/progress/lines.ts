@@ -131,7 +131,7 @@ export function resultLines(job: JobView): string[] {
   for (const [k, v] of Object.entries(result)) {
     if (k === 'password') continue;
     const text = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join(', ') : undefined;
-    if (text !== undefined && text.length <= 200) lines.push(`${k}: ${text}`);
+    if (text !== undefined && text !== '' && text.length <= 200) lines.push(`${k}: ${text}`);
   }
   return lines;
 }
