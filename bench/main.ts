@@ -12,6 +12,7 @@
  *   npm run bench -- --only 1 --cpu-prof DIR   V8 CPU profiles of the ceod processes into DIR
  *   npm run bench -- --per-role-workers        a worker process per role, not per host (below)
  *   npm run bench -- --spnego-every-request    creates send a fresh SPNEGO token on each request
+ *   npm run bench -- --only cli    the ceo client's wall time against curl --negotiate (bench/cli.ts)
  *
  * Workers are laid out as the hosts of docs/hosts-and-roles.md: phosphoric-acid runs one worker for
  * the admin and fs roles, mail and coffee (db) one each. The bench client
@@ -42,6 +43,7 @@ import { homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanB
 import { median, percentile, pool, request, sse, type SseEvent } from './http';
 import { cpuBetween, cpuSnapshot, stackPids, type CpuUse } from './cpu';
 import { stackLayout } from '../tools/devstack';
+import { benchCli } from './cli';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -649,6 +651,13 @@ async function main(): Promise<void> {
     if (want('4')) await scenarioApi(ctx);
     if (want('5')) await scenarioSse(ctx);
     if (want('6')) await scenarioBulk(ctx, cluster.configs.admin);
+    if (want('cli')) {
+      const c = await benchCli(info, cluster.url, QUICK ? 8 : 20, say);
+      results['cli'] = c;
+      row('ceo members get, p50 / p90 (ms)', `${c.ceo_p50_ms} / ${c.ceo_p90_ms}`, `curl --negotiate ${c.curl_p50_ms} / ${c.curl_p90_ms}; ratio ${c.ratio_p50} (goal <= 2)`);
+      row('ceo start-up parts, p50 (ms)', `node -e 0 ${c.node_empty_p50_ms}, ceo --version ${c.ceo_version_p50_ms}, with a handshake ${c.ceo_handshake_p50_ms}`, `load average ${c.load_avg.join(' → ')}`);
+      if (c.without_extra_ca) row('the same without NODE_EXTRA_CA_CERTS (ms)', `node -e 0 ${c.without_extra_ca.node_empty_p50_ms}, ceo --version ${c.without_extra_ca.ceo_version_p50_ms}, ceo members get ${c.without_extra_ca.ceo_p50_ms}`, `ratio to curl ${c.without_extra_ca.ratio_p50}`);
+    }
   } finally {
     agent.destroy();
     redis.disconnect();
@@ -677,6 +686,7 @@ async function main(): Promise<void> {
     'api.auth_to_unauth_ratio': (results['api'] as any)?.auth_to_unauth_ratio ?? null,
     'api.spnego_every_request_ratio': (results['api'] as any)?.spnego_every_request_ratio ?? null,
     'sse.delay_p99_ms': (results['sse'] as any)?.delay_p99_ms ?? null,
+    'cli.ratio_to_curl_p50': (results['cli'] as any)?.ratio_p50 ?? null,
   });
   const outFile = join(REPO_ROOT, 'bench', 'results.json');
   writeFileSync(outFile, `${JSON.stringify(flat, null, 2)}\n`);

@@ -69,6 +69,8 @@ const TABLE: Record<string, Row> = {
   },
   'POST /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
   'DELETE /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
+  // A member lists their own jobs; naming someone else as requester is staff's.
+  'GET /api/jobs': { path: (t) => `/api/jobs?requester=${t.uid}&limit=5`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
   'GET /api/jobs/:id': { path: (t) => `/api/jobs/${t.job}`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
   'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
 };

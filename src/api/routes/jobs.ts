@@ -1,17 +1,67 @@
-/** Job status and its live event stream (docs/api.md#job-status, docs/api.md#events). */
+/** Job listing, job status and its live event stream (docs/api.md#list-jobs, docs/api.md#job-status, docs/api.md#events). */
 import type { FastifyInstance } from 'fastify';
 import type { SSEMessage } from '@fastify/sse';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
-import { FINAL_EVENTS, isFinished, type JobRecord } from '../../core/model/job';
+import { nameSchema } from '../../core/model/fields';
+import { FINAL_EVENTS, isFinished, type JobRecord, type JobState } from '../../core/model/job';
 import { openSecret } from '../../core/secret-box';
-import type { Caller } from '../http/auth';
+import { jobTypes } from '../../jobs/registry';
+import { type Caller, refuseUnless } from '../http/auth';
 import { defineRoute } from '../http/route';
 import { StreamLimits } from '../http/stream-limits';
 import type { ApiServices } from '../services';
 
 const idParams = z.object({ id: z.string().uuid('must be a job id (a UUID)') }).strict();
 const EVENT_ID = /^\d{1,15}-\d{1,10}$/;
+
+const STATES: [JobState, ...JobState[]] = ['queued', 'running', 'completed', 'failed', 'rolled_back'];
+const listQuery = z
+  .object({
+    requester: nameSchema.optional(),
+    type: z
+      .string({ error: 'must be a string' })
+      .refine((t) => jobTypes.has(t), { error: `must be one of ${[...jobTypes.keys()].join(', ')}` })
+      .optional(),
+    state: z.enum(STATES, { error: `must be one of ${STATES.join(', ')}` }).optional(),
+    since: z.iso.datetime({ offset: true, error: 'must be an ISO time, e.g. 2026-09-01T00:00:00Z' }).optional(),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
+    cursor: z.string({ error: 'must be a string' }).max(100, 'must be the `next` of an earlier page').optional(),
+  })
+  .strict();
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * What a job works on, in a few words, for listings: the names the payload
+ * holds (uid, group, list), never other fields (forwarding addresses are the
+ * member's and syscom's business only).
+ */
+export function jobSubject(type: string, payload: unknown): string {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const uid = str(p.uid);
+  const cn = str(p.cn);
+  const list = str(p.list);
+  if (uid && list) return `${uid} on ${list}`;
+  // A member's `cn` is their full name; a group job's is the group.
+  if (uid && cn && type.endsWith('_group_member')) return `${uid} in ${cn}`;
+  if (uid) return uid;
+  if (cn) return cn;
+  if (type === 'expire_members' && Array.isArray(p.uids)) return `${p.uids.length} member${p.uids.length === 1 ? '' : 's'}`;
+  if (type === 'set_positions') return 'positions';
+  return '';
+}
+
+/** One line of a listing. */
+export const jobSummary = (r: JobRecord) => ({
+  id: r.id,
+  type: r.type,
+  state: r.state,
+  requester: r.requester,
+  created_at: r.createdAt,
+  finished_at: r.finishedAt,
+  subject: jobSubject(r.type, r.payload),
+});
 
 const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : undefined);
 
@@ -84,6 +134,27 @@ async function load(s: ApiServices, id: string, caller: Caller): Promise<JobReco
 }
 
 export async function jobRoutes(api: FastifyInstance): Promise<void> {
+  // Any member may list their own jobs; staff everyone's (see the handler).
+  defineRoute(api, {
+    method: 'GET',
+    url: '/jobs',
+    access: 'member',
+    what: 'list jobs',
+    query: listQuery,
+    handler: async ({ query: q, caller, req, services: s }) => {
+      refuseUnless(req, caller.isStaff || q.requester === undefined || q.requester === caller.uid, `list the jobs of ${q.requester}`);
+      const page = await s.store.list({
+        requester: caller.isStaff ? q.requester : caller.uid,
+        type: q.type,
+        state: q.state,
+        sinceMs: q.since === undefined ? undefined : Date.parse(q.since),
+        cursor: q.cursor,
+        limit: q.limit,
+      });
+      return { jobs: page.records.map(jobSummary), ...(page.next ? { next: page.next } : {}) };
+    },
+  });
+
   // Any member may ask; whose job it is decides (see `load`).
   defineRoute(api, {
     method: 'GET',

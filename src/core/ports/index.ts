@@ -15,7 +15,7 @@ export type { Coordination, IdFloors } from './coordination';
 export type { HomeDirs } from './home-dirs';
 export type { JobEventFeed } from './job-events';
 export type { JobQueue } from './job-queue';
-export type { IdempotencyKey, JobStore, SubmitOutcome } from './job-store';
+export type { IdempotencyKey, JobListPage, JobListQuery, JobStore, SubmitOutcome } from './job-store';
 export type { Kadmin } from './kadmin';
 export type { Ldap } from './ldap';
 export type { Mailer } from './mailer';
