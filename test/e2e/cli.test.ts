@@ -30,6 +30,13 @@ const STEPS = ['add_ldap_user', 'add_personal_group', 'add_principal', 'create_h
 const API_NOW = '2021-03-15T12:00:00Z';
 
 let cluster: CeodCluster;
+/**
+ * A second API process of the same cluster (same Redis prefix, so the same
+ * workers) serving plain HTTP (`tls = off`), for the tests that put a proxy of
+ * their own in front of the API: one terminating TLS with another CA, one
+ * cutting an event stream.
+ */
+let plainApi: CeodCluster;
 let users: CeoUsers;
 
 const ceo = (args: string[], o: Parameters<CeoUsers['run']>[1]) => users.run(args, o);
@@ -43,11 +50,13 @@ function expectExit(r: CeoResult, code: number) {
 
 beforeAll(async () => {
   cluster = await startCeod(stack, { name: 'cli', env: { CEOD_TEST_NOW: API_NOW } });
+  plainApi = await startCeod(stack, { name: 'cli-plain', procs: ['api'], env: { CEOD_TEST_NOW: API_NOW }, edits: { api: { ceod: { tls: 'off' }, redis: { prefix: cluster.prefix } } } });
   users = new CeoUsers(stack, cluster.url);
   for (const u of ['ctdalek', 'office1', 'regular1']) await users.kinit(u);
 }, 90_000);
 
 afterAll(async () => {
+  await plainApi?.stop();
   await cluster?.stop();
   if (users) rmSync(users.dir, { recursive: true, force: true });
 });
@@ -165,7 +174,7 @@ test('https: verified against [ceod] ca_file from ~/.config/ceo/ceo.ini; an unkn
   const dir = join(users.dir, 'tls');
   mkdirSync(dir);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
-  const api = new URL(cluster.url);
+  const api = new URL(plainApi.url);
   const tls = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (s) => {
     const up = connect(Number(api.port), '127.0.0.1');
     s.pipe(up).pipe(s);
@@ -278,7 +287,7 @@ describe('progress', () => {
 
   test('a dropped event stream is resumed with Last-Event-ID: every step line once, none missing', async () => {
     // A TCP proxy in front of the API that cuts the first event stream after three events.
-    const api = new URL(cluster.url);
+    const api = new URL(plainApi.url);
     const streams: { lastEventId?: string }[] = [];
     const proxy: Server = createServer((client: Socket) => {
       const upstream = connect(Number(api.port), '127.0.0.1');
