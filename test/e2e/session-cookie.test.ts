@@ -14,13 +14,13 @@ import { testStack } from '../helpers/stack';
 
 const stack = testStack();
 let cluster: CeodCluster;
-let other: CeodCluster; // a second API host, sharing nothing with the first but the config's secrets key
+let other: CeodCluster; // a second API host: the same secrets key and Redis as the first, as every host of a deployment
 let tickets: Tickets;
 
 beforeAll(async () => {
   tickets = await seedTickets(stack);
   cluster = await startCeod(stack, { name: 'session' });
-  other = await startCeod(stack, { name: 'session2', procs: ['api'] });
+  other = await startCeod(stack, { name: 'session2', procs: ['api'], edits: { api: { redis: { prefix: cluster.prefix } } } });
 }, 120_000);
 
 afterAll(async () => {
