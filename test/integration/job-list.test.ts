@@ -10,7 +10,7 @@ import type { JobRecord } from '../../src/core/model/job';
 import { RedisJobStore } from '../../src/store/job-store';
 import { indexMember } from '../../src/store/job-index';
 import { uniquePrefix } from '../helpers/config';
-import { testStack } from '../helpers/stack';
+import { redisAuth, testStack } from '../helpers/stack';
 
 const stack = testStack();
 const prefix = uniquePrefix('joblist');
@@ -25,7 +25,7 @@ function record(requester: string, createdMs: number, type = 'reset_password'): 
 }
 
 beforeAll(() => {
-  redis = new IORedis(stack.redis.url);
+  redis = new IORedis(stack.redis.url, redisAuth(stack));
   store = new RedisJobStore(redis, { prefix, retentionMs: 2 * HOUR, lockTtlMs: HOUR, idempotencyTtlMs: HOUR });
 });
 afterAll(async () => {
