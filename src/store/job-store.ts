@@ -15,6 +15,7 @@
  * - channel `<p>:events` carries the id of each job that got new events.
  */
 import type { Redis } from 'ioredis';
+import { TransientError } from '../core/errors';
 import { isFinished, type JobEvent, type JobEventType, type JobRecord, type StoredEvent } from '../core/model/job';
 import type { IdempotencyKey, JobStore, SubmitOutcome } from '../core/ports';
 import { keys, type Keys } from './keys';
@@ -28,6 +29,9 @@ export interface JobStoreOptions {
   lockTtlMs: number;
   /** How long an Idempotency-Key maps to its job. */
   idempotencyTtlMs: number;
+  /** Replicas `awaitReplicas` waits for (0: none), and for how long. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /** `<fingerprint> <job id>`, as the submit script stores an Idempotency-Key (a bare id: a key stored before fingerprints). */
@@ -140,6 +144,18 @@ export class RedisJobStore implements JobStore {
 
   async idleActive(idleMs: number, limit = 100): Promise<string[]> {
     return this.redis.zrangebyscore(this.key.active(), 0, Date.now() - idleMs, 'LIMIT', 0, limit);
+  }
+
+  async awaitReplicas(): Promise<void> {
+    const want = this.opts.waitReplicas ?? 0;
+    if (want <= 0) return;
+    const timeoutMs = this.opts.waitTimeoutMs ?? 1000;
+    // WAIT covers every write this connection sent before it (the record, and
+    // BullMQ's add of the first step, which shares the connection).
+    const got = await this.redis.wait(want, timeoutMs);
+    if (got < want) {
+      throw new TransientError('REDIS_NOT_REPLICATED', `the job was written but only ${got} of ${want} Redis replicas confirmed it within ${timeoutMs} ms; retry with the same Idempotency-Key`);
+    }
   }
 
   async ping(): Promise<void> {

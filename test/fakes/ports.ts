@@ -81,6 +81,7 @@ export class MemoryJobStore implements JobStore {
     return [];
   }
   async ping() {}
+  async awaitReplicas() {}
 }
 
 export class RecordingQueue implements JobQueue {

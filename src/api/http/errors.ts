@@ -55,6 +55,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       // A 409 names the job that holds the resource.
       if (err.jobId) body.error.job_id = err.jobId;
       if (!err.permanent && status < 500) status = 503;
+      // Redis failing over, or short of replicas: worth retrying soon.
+      if (err.code === 'REDIS_UNAVAILABLE' || err.code === 'REDIS_NOT_REPLICATED') void reply.header('Retry-After', '1');
     } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
       // Fastify's own: malformed JSON, body too large, wrong content type.
       const fe = err as FastifyError;

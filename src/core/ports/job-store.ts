@@ -36,6 +36,13 @@ export interface JobStore {
   secrets(id: string): Promise<Record<string, string>>;
   /** Unfinished jobs whose record has not changed for `idleMs`. */
   idleActive(idleMs: number, limit?: number): Promise<string[]>;
+  /**
+   * Resolves once this store's writes so far are held by the configured number
+   * of replicas (Redis `WAIT`; at once when none is configured). Short of them
+   * within the deadline: a transient `REDIS_NOT_REPLICATED`. The API calls it
+   * before answering 202, so an accepted job survives the master's loss.
+   */
+  awaitReplicas(): Promise<void>;
   /** Cheap round trip, for health checks. */
   ping(): Promise<void>;
 }
