@@ -20,12 +20,13 @@ import { parseArgs } from 'node:util';
 import { inNetns } from '../devstack/placement';
 import { DevstackError, isOurProcess, readPid, removePidFile, stopPid } from '../devstack/processes';
 import { readStackInfo } from '../devstack/stack-info';
-import { upStack } from '../devstack/stack';
+import { startService, upStack } from '../devstack/stack';
+import { stackServices } from '../devstack/services';
 import { detachedFiles, spawnHostsCeodDetached } from './cluster';
 import { downHostsStack, netDir, readHostsState, relayPort, upHostsStack, type HostsState } from './harness';
 import { linkIsUp, networkExists, netnsPids, setLink } from './netns';
 import { API_HOSTS, CEOD_PROCS, fqdn, HOST_NAMES, type HostName, placement, topology } from './topology';
-import type { StackInfo } from '../devstack/types';
+import type { ServiceName, StackInfo } from '../devstack/types';
 
 const USAGE = `usage:
   cli.js up     --dir DIR --base-port N [--redis sentinel|single] [--with-ceod] [--detach]
@@ -201,6 +202,8 @@ async function main(argv: string[]): Promise<number> {
       'base-port': { type: 'string' },
       redis: { type: 'string' },
       host: { type: 'string' },
+      service: { type: 'string' },
+      replicaof: { type: 'string' },
       'with-ceod': { type: 'boolean', default: false },
       detach: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -229,6 +232,24 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return status(values.dir);
+    case 'inside-service': {
+      // One server started again, from the client host (its probe reaches it by name).
+      const info = need(readStackInfo(values.dir), `no stack in ${values.dir}`);
+      const name = values.service as ServiceName;
+      if (!stackServices(info).includes(name)) throw new DevstackError(`--service must be one of ${stackServices(info).join(', ')}`);
+      if (values.replicaof) {
+        if (name !== 'redis' && name !== 'redis-replica') throw new DevstackError('--replicaof: only for redis and redis-replica');
+        const file = name === 'redis' ? info.redis.configFile : info.redis.sentinel!.replica.configFile;
+        const [host, port] = String(values.replicaof).split(':');
+        // What Sentinel would have written had the server not died first.
+        const text = readFileSync(file, 'utf8').replace(/^replicaof .*\n?/gm, '');
+        writeFileSync(file, `${text.replace(/\n?$/, '\n')}replicaof ${host} ${port}\n`, { mode: 0o600 });
+      }
+      const t0 = Date.now();
+      await startService(info, name);
+      say(`${name}: answering after ${Date.now() - t0} ms`);
+      return 0;
+    }
     case 'shell':
     case 'exec': {
       const info = need(readStackInfo(values.dir), `no stack in ${values.dir}`);
