@@ -19,6 +19,7 @@ import { spnegoAuthenticator } from './krb5/spnego';
 import { createLdap, type LdapOptions } from './ldap';
 import { createMailer, type MailerOptions } from './mail';
 import { createMailman, type MailmanOptions } from './mailman';
+import { guardConnection } from './store/connection-guard';
 import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
@@ -207,9 +208,13 @@ export function redisConnection(config: Config, purpose: RedisPurpose): Redis {
     role: 'master',
     ...(r.sentinel_username ? { sentinelUsername: r.sentinel_username } : {}),
     ...(config.secrets.sentinelPassword ? { sentinelPassword: config.secrets.sentinelPassword } : {}),
-    // Ask the Sentinels again at once after a failover they announce, rather
-    // than when the old master's socket is found dead.
-    failoverDetector: true,
+    // Not ioredis's failoverDetector: on a +switch-master that lands while the
+    // client is asking the Sentinels (it is, right after its master died), its
+    // disconnect makes the connect fail and parks the client in `end` for good
+    // (found by test/hosts/sentinel.test.ts: an API answering 503 for ever).
+    // A dead master closes the sockets anyway, and Sentinel closes the clients
+    // of a master it demotes.
+    failoverDetector: false,
     // While no Sentinel answers: ask again every 0.1-1 s, forever (the process's
     // retryStrategy is what gives up, never this).
     sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
@@ -266,6 +271,7 @@ export interface Service {
 export async function composeApi(config: Config, log: Logger, opts: { waitMs: number; now?: () => Date }): Promise<Service & { app: FastifyInstance }> {
   const producer = redisConnection(config, 'producer');
   const subscriber = redisConnection(config, 'subscriber');
+  const guards = [guardConnection(producer, log, 'producer'), guardConnection(subscriber, log, 'subscriber')];
   const adapters = buildAdapters(config, [], log);
   const ldap = adapters.ldap;
   await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
@@ -289,6 +295,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     app,
     async stop() {
       // Stop accepting, end event streams, drain requests in flight, then let go of Redis.
+      for (const g of guards) g.stop();
       const closing = app.close();
       await events.stop();
       await closing;
@@ -303,6 +310,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
 /** A worker process: the engine over the queues of the host's roles. */
 export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner }> {
   const connection = redisConnection(config, 'worker');
+  const guard = guardConnection(connection, log, 'worker');
   const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
   const { store, queue, coordination } = redisServices(config, connection, log);
@@ -311,6 +319,7 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
   return {
     runner,
     async stop() {
+      guard.stop();
       await runner.stop(config.ceod.shutdown_grace_ms);
       await queue.close();
       await adapters.close();

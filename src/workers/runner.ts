@@ -91,7 +91,6 @@ export class Runner {
       consumers: () => this.consumers.values(),
       waiting: (role) => deps.queue.queue(role).getWaitingCount(),
       recreate: (role) => this.recreate(role),
-      shared: deps.connection,
       log: deps.log,
       intervalMs: deps.config.ceod.watchdog_interval_ms,
       stuckMs: deps.config.ceod.watchdog_stuck_ms,

@@ -6,8 +6,9 @@
  * loop). BullMQ 6 fixes the cases it knows of; this is the net under them.
  *
  * Every `intervalMs`, for each role's queue worker, it looks at:
- * - its connections: the blocking one (a duplicate BullMQ makes) or the
- *   shared one sitting in `end` (ioredis never leaves it by itself);
+ * - its blocking connection (a duplicate BullMQ makes) sitting in `end`
+ *   (ioredis never leaves it by itself; the process's shared connection has a
+ *   guard of its own, src/store/connection-guard.ts);
  * - whether it takes jobs: jobs waiting in its queue, a free slot, and no job
  *   taken for `stuckMs`, that long in a row.
  * Either way the runner recreates that worker (a new one, with a new blocking
@@ -37,8 +38,6 @@ export interface WatchdogDeps {
   waiting(role: Role): Promise<number>;
   /** Replaces a role's worker with a new one. */
   recreate(role: Role, reason: string): Promise<void>;
-  /** The connection shared by the process (store, queue, workers' non-blocking commands). */
-  shared: Redis;
   log: Logger;
   intervalMs: number;
   /** How long a worker may take no job while jobs wait and it has a free slot. */
@@ -104,11 +103,6 @@ export class Watchdog {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      if (this.deps.shared.status === 'end') {
-        // Everything of the process shares it: without it nothing moves. ioredis reconnects it on connect().
-        this.deps.log.warn({ watchdog: true }, 'watchdog: the shared Redis connection had ended; reconnecting it');
-        this.deps.shared.connect().catch(() => undefined);
-      }
       for (const c of [...this.deps.consumers()]) {
         const reason = await this.diagnose(c).catch(() => null);
         if (!reason) continue;

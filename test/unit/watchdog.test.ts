@@ -5,7 +5,6 @@
  * one, an idle queue, or a look that cannot reach Redis is left alone.
  */
 import pino from 'pino';
-import type { Redis } from 'ioredis';
 import type { Role } from '../../src/core/model/roles';
 import { type Consumer, Watchdog } from '../../src/workers/watchdog';
 
@@ -28,12 +27,10 @@ function setup(opts: { waiting?: () => Promise<number> } = {}) {
   const consumer: Consumer = { role: 'admin', worker: worker as never, inFlight: 0, concurrency: 2, lastTakenAt: now };
   let waiting = 0;
   const recreated: [Role, string][] = [];
-  const shared = { status: 'ready', connect: jest.fn(async () => undefined) };
   const dog = new Watchdog({
     consumers: () => [consumer],
     waiting: opts.waiting ?? (async () => waiting),
     recreate: async (role, reason) => void recreated.push([role, reason]),
-    shared: shared as unknown as Redis,
     log: pino({ level: 'silent' }),
     intervalMs: 1000,
     stuckMs: 10_000,
@@ -44,7 +41,6 @@ function setup(opts: { waiting?: () => Promise<number> } = {}) {
     fake,
     consumer,
     recreated,
-    shared,
     setWaiting: (n: number) => (waiting = n),
     advance: (ms: number) => (now += ms),
     take: () => (consumer.lastTakenAt = now),
@@ -118,11 +114,4 @@ test('a look that cannot reach Redis (a failover in progress) decides nothing', 
     t.advance(10_000);
   }
   expect(t.recreated).toEqual([]);
-});
-
-test('a shared connection that ended is reconnected', async () => {
-  const t = setup();
-  t.shared.status = 'end';
-  await t.dog.tick();
-  expect(t.shared.connect).toHaveBeenCalledTimes(1);
 });
