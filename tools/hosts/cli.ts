@@ -39,6 +39,8 @@ const USAGE = `usage:
 Hosts: ${HOST_NAMES.join(', ')}. Needs root (ip netns).`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+// A reader that goes away (`| head`) must not kill a start or a stop half-way.
+process.stdout.on('error', () => undefined);
 
 function need<T>(v: T | null | undefined, what: string): T {
   if (v === null || v === undefined) throw new DevstackError(what);
