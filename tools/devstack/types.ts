@@ -16,6 +16,11 @@
  *   generated password, allowed to create and drop databases and users.
  * - dev CA: a certificate authority made once per stack (`DIR/tls`) that signs
  *   the stack's `localhost` server certificate; clients trust it through env.sh.
+ * - placement: where each server runs (the address it binds, the name clients
+ *   use, the network namespace it starts in); absent, all are on 127.0.0.1 here.
+ *   The multi-host harness (tools/hosts) places them on hosts.
+ * - Sentinel topology (`redis: 'sentinel'`): Redis as a first master, its
+ *   replica and three Sentinels, instead of one server.
  */
 
 /** The server processes of every stack, in start order. */
