@@ -54,7 +54,7 @@ function hostArg(v: unknown, fallback?: HostName): HostName {
 }
 
 /** env.sh for a shell on a host: the stack's, with the API by its host's name. */
-function writeHostEnv(info: StackInfo, state: HostsState): string {
+function writeHostEnv(info: StackInfo): string {
   const file = join(netDir(info.dir), 'env.sh');
   const urls = API_HOSTS.map((h) => `export CEOD_URL_${h.toUpperCase().replace(/-/g, '_')}=http://${fqdn(h)}:${info.ports.ceodApi}`);
   writeFileSync(
@@ -67,7 +67,6 @@ export PS1="[\\$CEOD_HOST] \\w\\$ "
 `,
     { mode: 0o600 },
   );
-  void state;
   return file;
 }
 
@@ -135,7 +134,7 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   if (redis !== 'sentinel' && redis !== 'single') throw new DevstackError('--redis must be sentinel or single');
   const withCeod = values['with-ceod'] === true;
   const { info, state } = await upHostsStack({ dir, basePort, redis, log: (l) => say(`  ${l}`) });
-  writeHostEnv(info, state);
+  writeHostEnv(info);
   if (withCeod) await startDetachedCeod(info, state);
   say(summary(info, state, withCeod));
   if (values.detach) {
@@ -257,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
       const info = need(readStackInfo(values.dir), `no stack in ${values.dir}`);
       const state = need(readHostsState(values.dir), `no multi-host stack in ${values.dir}`);
       const host = hostArg(values.host, 'client');
-      const envFile = writeHostEnv(info, state);
+      const envFile = writeHostEnv(info);
       const t = topology(info.dir, state.basePort);
       if (command === 'shell') return runInteractive(t, host, 'bash', ['--rcfile', envFile, '-i'], {});
       if (rest.length === 0) throw new DevstackError('exec: give the command after --');
