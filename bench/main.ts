@@ -13,6 +13,8 @@
  *   npm run bench -- --per-role-workers        a worker process per role, not per host (below)
  *   npm run bench -- --spnego-every-request    creates send a fresh SPNEGO token on each request
  *   npm run bench -- --only cli    the ceo client's wall time against curl --negotiate (bench/cli.ts)
+ *   npm run bench -- --wait-replicas --only 8  Redis behind Sentinel (master, replica, 3 Sentinels on loopback):
+ *                                  what the API's WAIT for a replica costs per create (scenario 8)
  *
  * Workers are laid out as the hosts of docs/hosts-and-roles.md: phosphoric-acid runs one worker for
  * the admin and fs roles, mail and coffee (db) one each. The bench client
@@ -86,6 +88,9 @@ interface Ctx {
 }
 
 const PER_ROLE_WORKERS = argv.includes('--per-role-workers');
+/** Redis behind Sentinel with a replica, and the API's WAIT on (`[redis] wait_replicas = 1`): scenario 8 measures what it costs. */
+const WAIT_REPLICAS = argv.includes('--wait-replicas');
+const WAIT_N = QUICK ? 30 : 150;
 const SPNEGO_EVERY_REQUEST = argv.includes('--spnego-every-request');
 
 /** Headers that authenticate one request of a create: the session cookie, or a fresh SPNEGO token. */
@@ -381,6 +386,85 @@ async function scenarioOverhead(info: StackInfo, configFile: string): Promise<vo
   results['overhead'] = { ms_per_step: round(key, 3), ms_per_step_basis: 'concurrency 1 per queue, two hosts (one role each: a queue hand-off per step)', by_concurrency: out };
 }
 
+// ---------------------------------------------------------------- scenario 8
+
+/**
+ * What the API's WAIT for a replica (`[redis] wait_replicas = 1`) costs per
+ * create, on a Redis with a replica (--wait-replicas): (a) the submit alone
+ * (record, first step, WAIT) in this process, with and without the WAIT, in
+ * alternating rounds; (b) POST /api/members to its 202 through two API
+ * processes, one waiting and one not, alternating, each job run to its end by
+ * the same workers before the next POST (only the POST is timed).
+ */
+async function scenarioWait(ctx: Ctx, configFile: string): Promise<void> {
+  if (!ctx.info.redis.sentinel) throw new Error('scenario 8 needs --wait-replicas (a Redis with a replica)');
+  say(`scenario 8: the WAIT for a replica before a 202, ${WAIT_N} submits and ${WAIT_N} creates each way`);
+  const config = loadConfig(configFile);
+  const noop: JobType<{ n: number }> = { name: 'bench.wait', payload: z.object({ n: z.number() }), steps: [{ name: 'noop', role: 'db', title: () => 'noop', run: async () => ({ result: {} }) }] } as unknown as JobType<{ n: number }>;
+  const conn = new IORedis(ctx.info.redis.url, { ...redisAuth(ctx.info), maxRetriesPerRequest: 2 });
+  const prefix = `bench-wait-${TAG}`;
+  const services = (wait: number) => redisServices({ ...config, redis: { ...config.redis, prefix, wait_replicas: wait, wait_timeout_ms: 1000 } } as typeof config, conn);
+  const off = services(0);
+  const on = services(1);
+  const submitMs: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  for (let round = 0; round < 6; round++) {
+    for (const [k, svc] of [['off', off], ['on', on]] as const) {
+      for (let i = 0; i < WAIT_N / 6; i++) {
+        const t0 = process.hrtime.bigint();
+        await submitJob({ store: svc.store, queue: svc.queue }, noop, { n: i }, 'bench');
+        submitMs[k].push(since(t0));
+      }
+    }
+  }
+  // Concurrent submits share the connection: one WAIT covers every write before it.
+  const concMs: Record<'off' | 'on', number> = { off: 0, on: 0 };
+  for (let round = 0; round < 3; round++) {
+    for (const [k, svc] of [['off', off], ['on', on]] as const) {
+      const t0 = process.hrtime.bigint();
+      await pool(WAIT_N, 8, (i) => submitJob({ store: svc.store, queue: svc.queue }, noop, { n: i }, 'bench'));
+      concMs[k] += since(t0);
+    }
+  }
+  const conc = { off: (3 * WAIT_N) / (concMs.off / 1000), on: (3 * WAIT_N) / (concMs.on / 1000) };
+  await Promise.all([off.queue.close(), on.queue.close()]);
+  const keys = await conn.keys(`${prefix}:*`);
+  for (let i = 0; i < keys.length; i += 500) await conn.del(...keys.slice(i, i + 500));
+  conn.disconnect();
+
+  // Through the API: a second API process that does not wait, on the same workers.
+  const noWait = await startCeod(ctx.info, { name: 'bench-nowait', procs: ['api'], edits: { api: { redis: { prefix: ctx.cluster.prefix, wait_replicas: 0 } } } });
+  const apiMs: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  try {
+    let i = 0;
+    for (let round = 0; round < 6; round++) {
+      for (const [k, url] of [['off', noWait.url], ['on', ctx.cluster.url]] as const) {
+        for (let j = 0; j < WAIT_N / 6; j++) {
+          const t0 = process.hrtime.bigint();
+          const res = await request(ctx.agent, url, 'POST', '/api/members', await auth(ctx), memberPayload(`${TAG}w${k}${i++}`));
+          if (res.status !== 202) throw new Error(`POST /api/members: ${res.status} ${JSON.stringify(res.body)}`);
+          apiMs[k].push(since(t0));
+          // The job runs to its end before the next POST, so no earlier job's steps compete with the one measured.
+          await sse(ctx.agent, url, res.body.events_url, await auth(ctx));
+        }
+      }
+    }
+  } finally {
+    await noWait.stop();
+  }
+  const fig = (xs: number[]) => ({ p50_ms: round(median(xs), 3), p90_ms: round(percentile(xs, 90), 3), mean_ms: round(xs.reduce((a, b) => a + b, 0) / xs.length, 3) });
+  const cost = round(median(submitMs.on) - median(submitMs.off), 3);
+  const apiCost = round(median(apiMs.on) - median(apiMs.off), 3);
+  results['wait_replicas'] = {
+    submit: { without_wait: fig(submitMs.off), with_wait: fig(submitMs.on), cost_p50_ms: cost },
+    submit_concurrency_8_per_s: { without_wait: round(conc.off, 1), with_wait: round(conc.on, 1) },
+    api_post_to_202: { without_wait: fig(apiMs.off), with_wait: fig(apiMs.on), cost_p50_ms: apiCost },
+    n: WAIT_N,
+    basis: 'Redis master + 1 replica on loopback (AOF everysec, min-replicas-to-write 1), WAIT 1 1000',
+  };
+  row('WAIT 1, submit (record + first step)', `+${cost} ms p50`, `${round(median(submitMs.off), 2)} → ${round(median(submitMs.on), 2)} ms; at concurrency 8: ${round(conc.off, 0)} → ${round(conc.on, 0)} submits/s`);
+  row('WAIT 1, POST /api/members to 202', `+${apiCost} ms p50`, `${round(median(apiMs.off), 2)} → ${round(median(apiMs.on), 2)} ms (p90 ${round(percentile(apiMs.off, 90), 1)} → ${round(percentile(apiMs.on, 90), 1)})`);
+}
+
 // ---------------------------------------------------------------- scenario 4
 
 /** Per-request auth for the load loop: a fresh token each, one cookie for all, or none. */
@@ -609,7 +693,7 @@ async function main(): Promise<void> {
     rmSync(STACK_DIR, { recursive: true, force: true });
   }
   say(`starting the stack in ${STACK_DIR} (base port ${BASE_PORT})`);
-  const info = await startStack({ dir: STACK_DIR, basePort: BASE_PORT, log: (l) => say(`  ${l}`) });
+  const info = await startStack({ dir: STACK_DIR, basePort: BASE_PORT, log: (l) => say(`  ${l}`), ...(WAIT_REPLICAS ? { redis: 'sentinel' as const } : {}) });
   const ccdir = join(info.dir, 'bench-ccache');
   mkdirSync(ccdir, { recursive: true });
   // The Kerberos library reads these from the real environment.
@@ -658,6 +742,8 @@ async function main(): Promise<void> {
       row('ceo start-up parts, p50 (ms)', `node -e 0 ${c.node_empty_p50_ms}, ceo --version ${c.ceo_version_p50_ms}, with a handshake ${c.ceo_handshake_p50_ms}`, `load average ${c.load_avg.join(' → ')}`);
       if (c.without_extra_ca) row('the same without NODE_EXTRA_CA_CERTS (ms)', `node -e 0 ${c.without_extra_ca.node_empty_p50_ms}, ceo --version ${c.without_extra_ca.ceo_version_p50_ms}, ceo members get ${c.without_extra_ca.ceo_p50_ms}`, `ratio to curl ${c.without_extra_ca.ratio_p50}`);
     }
+    // Only with --wait-replicas (a Redis with a replica).
+    if (WAIT_REPLICAS && want('8')) await scenarioWait(ctx, cluster.configs.api);
   } finally {
     agent.destroy();
     redis.disconnect();
@@ -687,6 +773,7 @@ async function main(): Promise<void> {
     'api.spnego_every_request_ratio': (results['api'] as any)?.spnego_every_request_ratio ?? null,
     'sse.delay_p99_ms': (results['sse'] as any)?.delay_p99_ms ?? null,
     'cli.ratio_to_curl_p50': (results['cli'] as any)?.ratio_p50 ?? null,
+    'wait_replicas.api_cost_p50_ms': (results['wait_replicas'] as any)?.api_post_to_202?.cost_p50_ms ?? null,
   });
   const outFile = join(REPO_ROOT, 'bench', 'results.json');
   writeFileSync(outFile, `${JSON.stringify(flat, null, 2)}\n`);

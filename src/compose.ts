@@ -6,7 +6,7 @@
  * calls it; tests and the benchmarks use it to build what they run.
  */
 import { existsSync } from 'node:fs';
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema';
 import type { Logger } from './core/log';
@@ -19,6 +19,7 @@ import { spnegoAuthenticator } from './krb5/spnego';
 import { createLdap, type LdapOptions } from './ldap';
 import { createMailer, type MailerOptions } from './mail';
 import { createMailman, type MailmanOptions } from './mailman';
+import { guardConnection } from './store/connection-guard';
 import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
@@ -154,16 +155,73 @@ export function serverChecks(config: Config, adapters: Adapters): Record<string,
 
 export type RedisPurpose = 'worker' | 'producer' | 'subscriber';
 
-/** A Redis connection (not yet connected: `lazyConnect`). */
+/**
+ * Where Redis is, for logs and error messages: the URL, or the Sentinels and
+ * the master's name. Never credentials.
+ */
+export function redisEndpoint(config: Config): string {
+  const r = config.redis;
+  if (r.sentinels) return `Sentinel ${r.sentinel_name} via ${r.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  return redactUrl(r.url!);
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'redis (unparseable url)';
+  }
+}
+
+/** Server replies that mean "not the writable master right now": reconnect (to whatever Sentinel names) and send again. */
+const NOT_MASTER_RE = /^(READONLY|UNBLOCKED|MASTERDOWN)\b/;
+
+/**
+ * A Redis connection (not yet connected: `lazyConnect`): to `[redis] url`, or
+ * through the Sentinels to whichever server they name as master. Every
+ * connection of the process is made here (the job store, BullMQ's queues and
+ * workers, which duplicate it, the SSE subscriber), so each follows a failover:
+ * a lost master closes the socket and ioredis reconnects through the
+ * Sentinels; a master turned replica under a client (`READONLY`, or
+ * `UNBLOCKED` for a blocked command) makes it reconnect and resend.
+ */
 export function redisConnection(config: Config, purpose: RedisPurpose): Redis {
-  return new IORedis(config.redis.url, {
-    ...(config.redis.username ? { username: config.redis.username } : {}),
+  const r = config.redis;
+  const common: RedisOptions = {
+    ...(r.username ? { username: r.username } : {}),
     password: config.secrets.redisPassword,
     // Workers are patient (BullMQ requires null here); producers fail fast so the API can answer 503.
     maxRetriesPerRequest: purpose === 'producer' ? 2 : null,
     connectTimeout: 5000,
     lazyConnect: true,
     connectionName: `ceod-${purpose}`,
+    // 2: reconnect, then send the failed command again (to the new master).
+    reconnectOnError: (err) => (NOT_MASTER_RE.test(err.message) ? 2 : false),
+  };
+  if (!r.sentinels) return new IORedis(r.url!, common);
+  return new IORedis({
+    ...common,
+    sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: r.sentinel_name,
+    role: 'master',
+    ...(r.sentinel_username ? { sentinelUsername: r.sentinel_username } : {}),
+    ...(config.secrets.sentinelPassword ? { sentinelPassword: config.secrets.sentinelPassword } : {}),
+    // Not ioredis's failoverDetector: on a +switch-master that lands while the
+    // client is asking the Sentinels (it is, right after its master died), its
+    // disconnect makes the connect fail and parks the client in `end` for good
+    // (found by test/hosts/sentinel.test.ts: an API answering 503 for ever).
+    // A dead master closes the sockets anyway, and Sentinel closes the clients
+    // of a master it demotes.
+    failoverDetector: false,
+    // While no Sentinel answers: ask again every 0.1-1 s, forever (the process's
+    // retryStrategy is what gives up, never this).
+    sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
+    sentinelCommandTimeout: 2000,
+    // The Sentinels name the master by the address it announces; nothing to translate.
+    updateSentinels: true,
   });
 }
 
@@ -173,7 +231,7 @@ export function redisServices(config: Config, redis: Redis, log?: Logger) {
   const retentionMs = c.job_retention_hours * 3600_000;
   const prefix = config.redis.prefix;
   return {
-    store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000 }),
+    store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000, waitReplicas: config.redis.wait_replicas, waitTimeoutMs: config.redis.wait_timeout_ms }),
     queue: new BullmqQueue(redis, { prefix, attempts: c.step_attempts, retentionMs }),
     coordination: new RedisCoordination(redis, { prefix, mutex: { ttlMs: c.mutex_ttl_ms, waitMs: c.mutex_wait_ms }, idFloorTtlMs: c.id_floor_ttl_ms, log }),
     sessions: new RedisSessions(redis, { prefix }),
@@ -200,7 +258,7 @@ export async function checkServers(checks: Record<string, () => Promise<void>>, 
 }
 
 const redisCheck = (config: Config, redis: Redis) => ({
-  [`Redis at ${config.redis.url}`]: async () => {
+  [`Redis at ${redisEndpoint(config)}`]: async () => {
     if (redis.status === 'wait') await redis.connect();
     await redis.ping();
   },
@@ -215,6 +273,7 @@ export interface Service {
 export async function composeApi(config: Config, log: Logger, opts: { waitMs: number; now?: () => Date }): Promise<Service & { app: FastifyInstance }> {
   const producer = redisConnection(config, 'producer');
   const subscriber = redisConnection(config, 'subscriber');
+  const guards = [guardConnection(producer, log, 'producer'), guardConnection(subscriber, log, 'subscriber')];
   const adapters = buildAdapters(config, [], log);
   const ldap = adapters.ldap;
   await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
@@ -240,6 +299,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     app,
     async stop() {
       // Stop accepting, end event streams, drain requests in flight, then let go of Redis.
+      for (const g of guards) g.stop();
       const closing = app.close();
       await events.stop();
       await closing;
@@ -254,6 +314,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
 /** A worker process: the engine over the queues of the host's roles. */
 export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner }> {
   const connection = redisConnection(config, 'worker');
+  const guard = guardConnection(connection, log, 'worker');
   const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
   const { store, queue, coordination, sessions } = redisServices(config, connection, log);
@@ -262,6 +323,7 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
   return {
     runner,
     async stop() {
+      guard.stop();
       await runner.stop(config.ceod.shutdown_grace_ms);
       await queue.close();
       await adapters.close();

@@ -29,6 +29,16 @@ const listen = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 one). */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(s.slice(i + 1)) };
+  })
+  .refine((a) => a.port >= 1 && a.port <= 65535, 'port must be 1-65535');
+
 const idRange = z
   .object({ min_id: int.positive(), max_id: int.positive() })
   .refine((r) => r.min_id <= r.max_id, { message: 'min_id must not exceed max_id', path: ['max_id'] });
@@ -64,6 +74,10 @@ export const configSchema = z
         step_timeout_ms: int.positive().default(120_000),
         /** The reconciler looks at unfinished jobs whose record has not changed for this long. */
         reconcile_idle_ms: int.positive().default(60_000),
+        /** How often each worker process checks its queue workers (watchdog: docs/ARCHITECTURE.md#the-worker-watchdog); 0 turns it off. */
+        watchdog_interval_ms: int.min(0).default(5000),
+        /** A queue worker whose connection ended, or that took no job for this long while jobs waited and it had a free slot, is recreated. */
+        watchdog_stuck_ms: int.positive().default(30_000),
         /** Members a bulk step (expire) works on at once. */
         bulk_concurrency: int.positive().max(256).default(8),
         /** The cross-host mutex (uid numbers) expires this long after its holder stops renewing it. */
@@ -148,13 +162,29 @@ export const configSchema = z
       .strict(),
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        /** One Redis server; or `sentinels` instead. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        /** Redis behind Sentinel: the Sentinels to ask for the master (`host:port,…`); every connection follows a failover. */
+        sentinels: csv.pipe(z.array(hostPort).min(1, 'at least one host:port')).optional(),
+        /** The master's name as the Sentinels know it (`sentinel monitor <name> …`). */
+        sentinel_name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').default('ceod'),
+        /** The ACL user to log in to the Sentinels as, when they require one. */
+        sentinel_username: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').optional(),
+        sentinel_password_file: absPath.optional(),
         /** The ACL user ceod connects as (Redis 6+); the default user when absent. */
         username: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').optional(),
         password_file: absPath.optional(),
         prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only').default('ceod'),
+        /** The API answers 202 only once this many replicas hold the new job (Redis WAIT); 0: no wait. */
+        wait_replicas: int.min(0).max(16).default(0),
+        /** How long the API waits for those replicas; short of them, it answers 503 (the job may still run: retry with the same Idempotency-Key). */
+        wait_timeout_ms: int.positive().max(60_000).default(1000),
       })
-      .strict(),
+      .strict()
+      .superRefine((r, ctx) => {
+        if (!r.url && !r.sentinels) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required (or sentinels)' });
+        if (r.url && r.sentinels) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'give url or sentinels, not both' });
+      }),
     members: idRange.and(
       z.object({ home_root: absPath, skel: absPath.optional() }),
     ),
@@ -244,6 +274,7 @@ export type RawConfig = z.infer<typeof configSchema>;
 export const SECRET_ENV = {
   ldapBindPassword: 'CEOD_LDAP_BIND_PASSWORD',
   redisPassword: 'CEOD_REDIS_PASSWORD',
+  sentinelPassword: 'CEOD_REDIS_SENTINEL_PASSWORD',
   mailmanPassword: 'CEOD_MAILMAN_PASSWORD',
   secretsKey: 'CEOD_SECRETS_KEY',
 } as const;
@@ -254,6 +285,8 @@ export interface Secrets {
   tls?: { cert: Buffer; key: Buffer };
   ldapBindPassword: string;
   redisPassword?: string;
+  /** The Sentinels' password (`[redis] sentinel_password_file`), when they require one. */
+  sentinelPassword?: string;
   mailmanPassword: string;
   /** 32-byte key that encrypts secrets (initial passwords) in job results. */
   secretsKey: Buffer;

@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   MAILMAN_UNAVAILABLE: 503,
   MAIL_UNAVAILABLE: 503,
   REDIS_UNAVAILABLE: 503,
+  /** A job written to the Redis master that not enough replicas confirmed in time (`[redis] wait_replicas`). */
+  REDIS_NOT_REPLICATED: 503,
   FS_BUSY: 503,
   TIMEOUT: 504,
   LOCK_BUSY: 503,
@@ -160,7 +162,14 @@ export function classify(err: unknown): ErrorInfo {
  * (the API's producer, `maxRetriesPerRequest` small) rejects with these.
  */
 function isRedisConnectionError(name: unknown, message: string): boolean {
-  return name === 'MaxRetriesPerRequestError' || /^(Connection is closed\.?|Stream isn't writeable and enableOfflineQueue options is false)$/.test(message);
+  if (name === 'MaxRetriesPerRequestError') return true;
+  if (/^(Connection is closed\.?|Stream isn't writeable and enableOfflineQueue options is false)$/.test(message)) return true;
+  // Behind Sentinel, while no Sentinel answers (ioredis's connect error).
+  if (/^All sentinels are unreachable/.test(message)) return true;
+  // Server replies during a failover: a master with too few replicas
+  // (`min-replicas-to-write`), a master turned replica, one still loading its
+  // data. A reply error, possibly wrapped by a script's error (`…script: …`).
+  return name === 'ReplyError' && /(^|\s)(NOREPLICAS|READONLY|LOADING|MASTERDOWN|UNBLOCKED|TRYAGAIN)\b/.test(message);
 }
 
 /** HTTP status for an error code; 500 for codes this table does not know. */

@@ -17,6 +17,7 @@
  * - channel `<p>:events` carries the id of each job that got new events.
  */
 import type { Redis } from 'ioredis';
+import { TransientError } from '../core/errors';
 import { isFinished, type JobEvent, type JobEventType, type JobRecord, type StoredEvent } from '../core/model/job';
 import type { IdempotencyKey, JobListPage, JobListQuery, JobStore, SubmitOutcome } from '../core/ports';
 import { idOfMember, indexMember, parseCursor, timeBound } from './job-index';
@@ -31,6 +32,9 @@ export interface JobStoreOptions {
   lockTtlMs: number;
   /** How long an Idempotency-Key maps to its job. */
   idempotencyTtlMs: number;
+  /** Replicas `awaitReplicas` waits for (0: none), and for how long. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /** `<fingerprint> <job id>`, as the submit script stores an Idempotency-Key (a bare id: a key stored before fingerprints). */
@@ -250,6 +254,18 @@ export class RedisJobStore implements JobStore {
       for (const k of found) if ((await this.redis.get(k)) === id) return k.slice(prefix.length);
     } while (cursor !== '0');
     return undefined;
+  }
+
+  async awaitReplicas(): Promise<void> {
+    const want = this.opts.waitReplicas ?? 0;
+    if (want <= 0) return;
+    const timeoutMs = this.opts.waitTimeoutMs ?? 1000;
+    // WAIT covers every write this connection sent before it (the record, and
+    // BullMQ's add of the first step, which shares the connection).
+    const got = await this.redis.wait(want, timeoutMs);
+    if (got < want) {
+      throw new TransientError('REDIS_NOT_REPLICATED', `the job was written but only ${got} of ${want} Redis replicas confirmed it within ${timeoutMs} ms; retry with the same Idempotency-Key`);
+    }
   }
 
   async ping(): Promise<void> {

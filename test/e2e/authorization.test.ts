@@ -108,8 +108,16 @@ const COLUMNS: ColumnDef[] = [
 ];
 
 /** The cookie with one character of its signature changed. */
+/**
+ * The cookie with the first character of its signature changed. Not the last:
+ * a 32-byte signature's last base64url character carries 2 padding bits, which
+ * decoding ignores, so 'A' → 'B' there changed nothing (the request then
+ * succeeded as ctdalek, and DELETE /api/members/regular1 deleted regular1 from
+ * the shared test stack, failing every later e2e file: 1 run in 16).
+ */
 function tamper(value: string): string {
-  return value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
+  const i = value.lastIndexOf('.') + 1;
+  return value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1);
 }
 
 let cluster: CeodCluster;

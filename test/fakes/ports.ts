@@ -100,6 +100,7 @@ export class MemoryJobStore implements JobStore {
     return { records: page.map(({ r }) => structuredClone(r)), ...(next ? { next } : {}) };
   }
   async ping() {}
+  async awaitReplicas() {}
 }
 
 export class RecordingQueue implements JobQueue {

@@ -59,7 +59,8 @@ export interface PostStats {
   fiveHundreds: { status: number; body: unknown }[];
 }
 
-const FINAL = new Set(['completed', 'failed', 'rolled_back']);
+export const FINAL_STATES = new Set(['completed', 'failed', 'rolled_back']);
+const FINAL = FINAL_STATES;
 
 export const newStats = (): PostStats => ({ posts: 0, accepted: 0, retried503: 0, networkErrors: 0, other: {}, fiveHundreds: [] });
 

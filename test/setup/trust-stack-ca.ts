@@ -1,5 +1,5 @@
 /**
- * Jest setupFiles (integration, e2e, faults): the test stack's API serves
+ * Jest setupFiles (integration, e2e, faults, hosts): the test stack's API serves
  * HTTPS with the stack's own CA (tools/devstack/tls.ts), as production serves
  * it with the club's. Trust that CA in this test process, as NODE_EXTRA_CA_CERTS
  * would had it been set before the process started: for `fetch` and for
@@ -15,10 +15,14 @@ import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 
-const dir = resolve(process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'));
-const caFile = resolve(dir, 'tls', 'ca.crt');
-if (existsSync(caFile)) {
-  const ca = [...rootCertificates, readFileSync(caFile, 'utf8')];
+// The test stack's, and the multi-host stack's (the hosts project) when it exists.
+const dirs = [
+  process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'),
+  process.env.CEOD_HOSTS_STACK_DIR ?? resolve(__dirname, '..', '..', '.hosts-stack'),
+];
+const caFiles = dirs.map((d) => resolve(d, 'tls', 'ca.crt')).filter((f) => existsSync(f));
+if (caFiles.length > 0) {
+  const ca = [...rootCertificates, ...caFiles.map((f) => readFileSync(f, 'utf8'))];
   const dispatcher = new Agent({ connect: { ca } });
   globalThis.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
     undiciFetch(input, { dispatcher, ...init })) as unknown as typeof fetch;

@@ -40,3 +40,39 @@ describe('config', () => {
     expectError(example.replace('default = /bin/bash', 'default = /bin/ksh'), /shells\.default/);
   });
 });
+
+describe('[redis] behind Sentinel', () => {
+  const withRedis = (lines: string) => example.replace(/\[redis\]\n(?:[^[\n][^\n]*\n|\n)*/, `[redis]\n${lines}\n\n`);
+
+  it('takes sentinels and a master name instead of a url', () => {
+    const c = parseConfig(withRedis('sentinels = s1.example.org:26379, 10.0.0.2:26380,[::1]:26381\nsentinel_name = ceod-main\nusername = ceod'));
+    expect(c.redis.url).toBeUndefined();
+    expect(c.redis.sentinels).toEqual([
+      { host: 's1.example.org', port: 26379 },
+      { host: '10.0.0.2', port: 26380 },
+      { host: '::1', port: 26381 },
+    ]);
+    expect(c.redis.sentinel_name).toBe('ceod-main');
+    expect(c.redis.wait_replicas).toBe(0);
+  });
+
+  it('defaults the master name to ceod, and WAIT to off', () => {
+    const c = parseConfig(withRedis('sentinels = s1:26379'));
+    expect(c.redis.sentinel_name).toBe('ceod');
+    expect(c.redis.wait_timeout_ms).toBe(1000);
+  });
+
+  it('needs a url or sentinels, not both', () => {
+    expectError(withRedis('prefix = ceod'), /redis\.url: required \(or sentinels\)/);
+    expectError(withRedis('url = redis://r:6379\nsentinels = s1:26379'), /redis\.sentinels: give url or sentinels, not both/);
+  });
+
+  it('refuses a sentinel without a port', () => {
+    expectError(withRedis('sentinels = s1'), /redis\.sentinels\.0: must be host:port/);
+  });
+
+  it('reads wait_replicas and wait_timeout_ms', () => {
+    const c = parseConfig(withRedis('url = redis://r:6379\nwait_replicas = 1\nwait_timeout_ms = 250'));
+    expect(c.redis).toMatchObject({ wait_replicas: 1, wait_timeout_ms: 250 });
+  });
+});

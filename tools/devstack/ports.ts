@@ -7,7 +7,9 @@
  * | +25    | SMTP catcher (also Mailman's outgoing)   | 17025       | 27025         | 37025         |
  * | +88    | krb5kdc (TCP and UDP)                    | 17088       | 27088         | 37088         |
  * | +306   | MariaDB                                  | 17306       | 27306         | 37306         |
- * | +379   | Redis                                    | 17379       | 27379         | 37379         |
+ * | +379   | Redis (behind Sentinel: the first master) | 17379      | 27379         | 37379         |
+ * | +380   | Redis replica (behind Sentinel only)     | 17380       | 27380         | 37380         |
+ * | +381-3 | the three Sentinels (behind Sentinel only) | 17381-3   | 27381-3       | 37381-3       |
  * | +389   | slapd                                    | 17389       | 27389         | 37389         |
  * | +432   | PostgreSQL                               | 17432       | 27432         | 37432         |
  * | +464   | kpasswd (served by kadmind)              | 17464       | 27464         | 37464         |
@@ -30,6 +32,11 @@ export const PORT_OFFSETS: Readonly<StackPorts> = Object.freeze({
   mailmanRest: 801,
   mailmanLmtp: 824,
   ceodApi: 987,
+  // Only with Redis behind Sentinel.
+  redisReplica: 380,
+  sentinel1: 381,
+  sentinel2: 382,
+  sentinel3: 383,
 });
 
 /** Conventional base ports, so dev, tests and benchmarks can run side by side. */

@@ -74,6 +74,13 @@ export interface JobStore {
    * event, releases the job's lock. Returns what it found of the record.
    */
   failUnreadable(id: string): Promise<{ kept: string; lockKey?: string } | null>;
+  /**
+   * Resolves once this store's writes so far are held by the configured number
+   * of replicas (Redis `WAIT`; at once when none is configured). Short of them
+   * within the deadline: a transient `REDIS_NOT_REPLICATED`. The API calls it
+   * before answering 202, so an accepted job survives the master's loss.
+   */
+  awaitReplicas(): Promise<void>;
   /** Cheap round trip, for health checks. */
   ping(): Promise<void>;
 }
