@@ -12,7 +12,7 @@
  *   api       ← core, jobs, config; never workers, store, an adapter, BullMQ, ioredis or kerberos
  *   compose.ts, main.ts: everything (the composition root and the command)
  */
-const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db';
+const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|mysql|postgresql';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
