@@ -11,6 +11,7 @@ import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
 import { deriveSessionKey } from './http/session';
+import { databaseRoutes } from './routes/databases';
 import { groupRoutes } from './routes/groups';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
@@ -65,7 +66,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       api.addHook('onRequest', makeCrossSiteHook({ allowedOrigins: c.allowed_origins, log: deps.log }));
       api.addHook('onRequest', auth);
       api.addHook('preHandler', enforceAccess);
-      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, jobRoutes]) await api.register(plugin);
+      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, databaseRoutes, jobRoutes]) await api.register(plugin);
     },
     { prefix: '/api' },
   );
