@@ -10,6 +10,7 @@ import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
+import { dropForwardedCredentials } from './http/forwarded-credentials';
 import { deriveSessionKey } from './http/session';
 import { databaseRoutes } from './routes/databases';
 import { groupRoutes } from './routes/groups';
@@ -53,6 +54,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (r) => {
     for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
+  // First of all: a forwarded TGT is never seen past this point.
+  app.addHook('onRequest', dropForwardedCredentials);
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
   registerErrorHandlers(app);
