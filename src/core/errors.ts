@@ -80,6 +80,14 @@ export interface CeoErrorOptions {
   serverCode?: number | string;
   /** The job holding a resource, for a 409. */
   jobId?: string;
+  /** Every invalid field of a bad request, the first being `field`'s. */
+  fields?: readonly FieldIssue[];
+}
+
+/** One invalid field of a request and what is wrong with it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
 }
 
 /** Base of every classified error: a stable code and a message safe to show. */
@@ -87,6 +95,7 @@ export abstract class CeoError extends Error {
   abstract readonly permanent: boolean;
   readonly serverCode?: number | string;
   readonly jobId?: string;
+  readonly fields?: readonly FieldIssue[];
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -96,6 +105,7 @@ export abstract class CeoError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     if (opts.serverCode !== undefined) this.serverCode = opts.serverCode;
     if (opts.jobId !== undefined) this.jobId = opts.jobId;
+    if (opts.fields !== undefined) this.fields = opts.fields;
   }
 }
 
