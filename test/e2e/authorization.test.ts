@@ -130,9 +130,11 @@ const COLUMNS: ColumnDef[] = [
   { name: 'syscom (cookie)', as: 'ctdalek', expect: 'syscom', cookie: true, target: () => ({ ...others(), doomed: doomed2, doomedClub: doomedClub2 }) },
 ];
 
-/** The cookie with one character of its signature changed. */
+/** The cookie with the first character of its signature changed. */
 function tamper(value: string): string {
-  return value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
+  // Not the last character: its 2 padding bits may not change the decoded signature (A and B differ only there).
+  const at = value.lastIndexOf('.') + 1;
+  return value.slice(0, at) + (value[at] === 'A' ? 'B' : 'A') + value.slice(at + 1);
 }
 
 let cluster: CeodCluster;
