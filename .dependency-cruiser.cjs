@@ -13,7 +13,7 @@
  *   cli       ← core (the `ceo` client: model, rules); it speaks to the API over HTTP only
  *   compose.ts, main.ts: everything (the composition root and the command)
  */
-const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db';
+const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|mysql|postgresql';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -8,7 +8,11 @@ import { chown, cp, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { StackInfo } from '../tools/devstack';
+import { createConnection } from 'mysql2/promise';
+import { Client as PgClient, escapeIdentifier, escapeLiteral } from 'pg';
 import { createKadmin } from '../src/krb5/kadmin';
+import { grantPattern, nativePasswordHash } from '../src/mysql';
+import { scramVerifier } from '../src/postgresql';
 import { pool } from './http';
 
 export interface Rate {
@@ -124,5 +128,45 @@ export async function kadminSessionRate(info: StackInfo, tag: string, ops: numbe
     });
   } finally {
     await k.close();
+  }
+}
+
+/**
+ * Scenario 9's baseline: the statements ceod's database adapters send to make
+ * one member's database (the existence check, then the create), run natively
+ * one member after another over a single connection per server (mysql2, pg).
+ * Returns MySQL, PostgreSQL, and both together (databases per second).
+ */
+export async function databaseBaseline(info: StackInfo, tag: string, members: number): Promise<{ mysql: Rate; postgresql: Rate; both: Rate }> {
+  const my = await createConnection({ host: info.mysql.host, port: info.mysql.port, user: info.mysql.adminUser, password: info.mysql.adminPassword });
+  const pg = new PgClient({ host: info.postgres.host, port: info.postgres.port, user: info.postgres.adminUser, password: info.postgres.adminPassword, database: 'postgres' });
+  await pg.connect();
+  const mysqlOne = async (name: string) => {
+    const hash = nativePasswordHash(randomBytes(12).toString('base64url'));
+    await my.query(
+      'SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?) AS db, (SELECT COUNT(*) FROM mysql.user WHERE User = ?) AS users, (SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?) AS account',
+      [name, name, name, '%'],
+    );
+    await my.query('CREATE DATABASE IF NOT EXISTS ??', [name]);
+    await my.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY PASSWORD ?', [name, '%', hash]);
+    await my.query('ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [name, '%', hash]);
+    await my.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [grantPattern(name), name, '%']);
+  };
+  const pgOne = async (name: string) => {
+    const id = escapeIdentifier(name);
+    await pg.query('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS role, EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS database', [name]);
+    await pg.query(`CREATE ROLE ${id} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${escapeLiteral(scramVerifier(randomBytes(12).toString('base64url')))}`);
+    await pg.query(`GRANT ${id} TO CURRENT_USER`);
+    await pg.query(`CREATE DATABASE ${id} OWNER ${id}`);
+    await pg.query(`REVOKE ALL ON DATABASE ${id} FROM PUBLIC`);
+  };
+  try {
+    const mysql = await timed('MySQL database (mysql2, one connection)', members, 1, (i) => mysqlOne(`${tag}bm${i}`));
+    const postgresql = await timed('PostgreSQL database (pg, one connection)', members, 1, (i) => pgOne(`${tag}bp${i}`));
+    const seconds = mysql.seconds + postgresql.seconds;
+    return { mysql, postgresql, both: { name: 'MySQL + PostgreSQL database', ops: 2 * members, concurrency: 1, seconds, per_s: (2 * members) / seconds } };
+  } finally {
+    await my.end();
+    await pg.end();
   }
 }

@@ -15,6 +15,7 @@
  *   npm run bench -- --only cli    the ceo client's wall time against curl --negotiate (bench/cli.ts)
  *   npm run bench -- --wait-replicas --only 8  Redis behind Sentinel (master, replica, 3 Sentinels on loopback):
  *                                  what the API's WAIT for a replica costs per create (scenario 8)
+ *   npm run bench -- --only 9 --db-n 50        member databases (scenario 9) for another number of members
  *
  * Workers are laid out as the hosts of docs/hosts-and-roles.md: phosphoric-acid runs one worker for
  * the admin and fs roles, mail and coffee (db) one each. The bench client
@@ -23,6 +24,7 @@
  */
 import https from 'node:https';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import IORedis from 'ioredis';
@@ -41,7 +43,7 @@ import type { JobType } from '../src/jobs/step';
 import { Runner } from '../src/workers/runner';
 import type { Adapters } from '../src/core/ports';
 import { z } from 'zod';
-import { homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
+import { databaseBaseline, homeBaseline, kadminBaseline, kadminSessionRate, ldapBaseline, mailmanBaseline, type Rate } from './baselines';
 import { median, percentile, pool, request, sse, type SseEvent } from './http';
 import { cpuBetween, cpuSnapshot, stackPids, type CpuUse } from './cpu';
 import { stackLayout } from '../tools/devstack';
@@ -61,6 +63,8 @@ const NOOP_JOBS = QUICK ? 60 : 300;
 const API_REQS = QUICK ? 1500 : 6000;
 const SSE_CLIENTS = QUICK ? 200 : 1000;
 const BULK_N = Number(flag('--bulk-n') ?? (QUICK ? 100 : 2000));
+const DB_N = Number(flag('--db-n') ?? (QUICK ? 24 : 200));
+const DB_LAT = QUICK ? 6 : 20;
 const STACK_DIR = resolve(REPO_ROOT, '.bench-stack');
 const BASE_PORT = Number(process.env.CEOD_BENCH_BASE_PORT ?? 37000);
 const TAG = `b${Date.now().toString(36).slice(-5)}`;
@@ -686,6 +690,85 @@ async function scenarioBulk(ctx: Ctx, configFile: string): Promise<void> {
   };
 }
 
+// ---------------------------------------------------------------- scenario 8
+
+/**
+ * Member databases: DB_N members seeded straight into LDAP (with their
+ * homes), then a MySQL and a PostgreSQL database each through the API
+ * (POST /api/db/{mysql,postgresql}/:uid, followed to the final event), eight
+ * members at a time, each member's two one after the other (one job per
+ * account at a time). The baseline: the same statements ceod's adapters send,
+ * one member after another over one mysql2 and one pg connection. Then
+ * DB_LAT creates one at a time: the latency of one, POST to completed.
+ */
+async function scenarioDatabases(ctx: Ctx, redis: IORedis, configFile: string): Promise<void> {
+  say(`scenario 8: a MySQL + a PostgreSQL database for ${DB_N} members at concurrency 8, vs the same statements over one mysql2 / pg connection`);
+  const config = loadConfig(configFile);
+  const total = DB_N + DB_LAT;
+  const uids = Array.from({ length: total }, (_, i) => `${TAG}d${i}`);
+  const first = config.members.max_id - BULK_N - total - 10; // clear of scenario 1 (bottom) and scenario 6 (top)
+  const ldap = createLdap(ldapOptions(config));
+  try {
+    await pool(total, 16, async (i) => {
+      const n = first + i;
+      const home = `${config.members.home_root}/${uids[i]}`;
+      await ldap.addUser({ uid: uids[i]!, cn: `Db ${i}`, sn: String(i), uidNumber: n, gidNumber: n, homeDirectory: home, loginShell: '/bin/bash', terms: ['w2027'], kind: 'member' });
+      await mkdir(home, { mode: 0o755 });
+      await chown(home, n, n);
+    });
+  } finally {
+    await ldap.close();
+  }
+
+  const base = await databaseBaseline(ctx.info, TAG, DB_N);
+  for (const r of [base.mysql, base.postgresql, base.both]) row(`baseline ${r.name}`, `${round(r.per_s, 1)} databases/s`, `${r.ops} in ${round(r.seconds, 1)} s, one after another`);
+
+  const createDb = async (uid: string, kind: 'mysql' | 'postgresql') => {
+    const t0 = process.hrtime.bigint();
+    const res = await request(ctx.agent, ctx.cluster.url, 'POST', `/api/db/${kind}/${uid}`, await auth(ctx));
+    if (res.status !== 202) throw new Error(`POST /api/db/${kind}/${uid}: ${res.status} ${JSON.stringify(res.body)}`);
+    const events = await sse(ctx.agent, ctx.cluster.url, res.body.events_url, await auth(ctx));
+    return { ms: since(t0), id: res.body.id as string, state: events[events.length - 1]?.event ?? 'none' };
+  };
+  const t0 = process.hrtime.bigint();
+  const runs = (await pool(DB_N, 8, async (i) => [await createDb(uids[i]!, 'mysql'), await createDb(uids[i]!, 'postgresql')])).flat();
+  const secs = since(t0) / 1000;
+  const ok = runs.filter((r) => r.state === 'completed').length;
+  const rate = ok / secs;
+  const steps = await stepSplit(redis, ctx.cluster.prefix, runs.map((r) => r.id));
+  row('databases through ceod, c=8', `${round(rate, 1)} databases/s`, `${ok}/${runs.length} completed in ${round(secs, 1)} s; ratio ${round(rate / base.both.per_s)} of the native baseline`);
+  row('  steps (p50 wait/work ms)', Object.entries(steps).map(([k, v]) => `${k} ${v.wait_p50}/${v.work_p50}`).join(', '), 'from the job records');
+
+  say(`scenario 8: ${DB_LAT} database creates one at a time, POST to the completed event`);
+  const lat: Record<'mysql' | 'postgresql', number[]> = { mysql: [], postgresql: [] };
+  for (let i = 0; i < DB_LAT; i++) {
+    const kind = i % 2 === 0 ? 'mysql' : 'postgresql';
+    const r = await createDb(uids[DB_N + i]!, kind);
+    if (r.state !== 'completed') throw new Error(`database create ${r.id} ended ${r.state}`);
+    lat[kind].push(r.ms);
+  }
+  const all = [...lat.mysql, ...lat.postgresql];
+  row('one database create p50 (POST to completed)', `${round(median(all), 1)} ms`, `MySQL ${round(median(lat.mysql), 1)} ms, PostgreSQL ${round(median(lat.postgresql), 1)} ms; n=${DB_LAT}`);
+  results['databases'] = {
+    members: DB_N,
+    concurrency: 8,
+    databases_per_s: round(rate, 1),
+    completed: ok,
+    failed: runs.length - ok,
+    seconds: round(secs, 1),
+    baseline_databases_per_s: round(base.both.per_s, 1),
+    baseline_mysql_per_s: round(base.mysql.per_s, 1),
+    baseline_postgresql_per_s: round(base.postgresql.per_s, 1),
+    ratio_to_baseline: round(rate / base.both.per_s),
+    steps,
+    one_create_p50_ms: round(median(all), 1),
+    one_create_p95_ms: round(percentile(all, 95), 1),
+    one_mysql_create_p50_ms: round(median(lat.mysql), 1),
+    one_postgresql_create_p50_ms: round(median(lat.postgresql), 1),
+    latency_n: DB_LAT,
+  };
+}
+
 async function main(): Promise<void> {
   const tStart = Date.now();
   if (!argv.includes('--keep-stack')) {
@@ -744,6 +827,7 @@ async function main(): Promise<void> {
     }
     // Only with --wait-replicas (a Redis with a replica).
     if (WAIT_REPLICAS && want('8')) await scenarioWait(ctx, cluster.configs.api);
+    if (want('9')) await scenarioDatabases(ctx, redis, cluster.configs.admin);
   } finally {
     agent.destroy();
     redis.disconnect();
@@ -774,6 +858,9 @@ async function main(): Promise<void> {
     'sse.delay_p99_ms': (results['sse'] as any)?.delay_p99_ms ?? null,
     'cli.ratio_to_curl_p50': (results['cli'] as any)?.ratio_p50 ?? null,
     'wait_replicas.api_cost_p50_ms': (results['wait_replicas'] as any)?.api_post_to_202?.cost_p50_ms ?? null,
+    'databases.databases_per_s': (results['databases'] as any)?.databases_per_s ?? null,
+    'databases.ratio_to_baseline': (results['databases'] as any)?.ratio_to_baseline ?? null,
+    'databases.one_create_p50_ms': (results['databases'] as any)?.one_create_p50_ms ?? null,
   });
   const outFile = join(REPO_ROOT, 'bench', 'results.json');
   writeFileSync(outFile, `${JSON.stringify(flat, null, 2)}\n`);

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema';
 import type { Logger } from './core/log';
 import type { Role } from './core/model/roles';
-import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './core/ports';
+import type { Adapters, DatabaseKind, HomeDirs, Kadmin, Ldap, Mailer, Mailman, MemberDatabase } from './core/ports';
 import { buildApp } from './api/app';
 import { createHomeDirs } from './homedirs';
 import { createKadmin, type KadminOptions } from './krb5/kadmin';
@@ -20,6 +20,8 @@ import { createLdap, type LdapOptions } from './ldap';
 import { createMailer, type MailerOptions } from './mail';
 import { createMailman, type MailmanOptions } from './mailman';
 import { guardConnection } from './store/connection-guard';
+import { createMysql, type MysqlOptions } from './mysql';
+import { createPostgresql, type PostgresqlOptions } from './postgresql';
 import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
@@ -72,6 +74,23 @@ export function mailerOptions(config: Config): MailerOptions {
   return { host: s.host, port: s.port, secure: s.secure, from: s.from, timeoutMs: s.timeout_ms, maxConnections: s.max_connections };
 }
 
+/** The MySQL adapter's options, from `[mysql]` (which the caller has checked is there). */
+export function mysqlOptions(config: Config): MysqlOptions {
+  const m = config.mysql!;
+  return { host: m.host, port: m.port, user: m.admin_user, password: config.secrets.mysqlPassword ?? '', timeoutMs: m.timeout_ms, poolSize: m.pool_size };
+}
+
+/** The PostgreSQL adapter's options, from `[postgresql]`. */
+export function postgresqlOptions(config: Config): PostgresqlOptions {
+  const p = config.postgresql!;
+  return { host: p.host, port: p.port, user: p.admin_user, password: config.secrets.postgresqlPassword ?? '', timeoutMs: p.timeout_ms, poolSize: p.pool_size };
+}
+
+const DATABASE_ADAPTERS: Record<DatabaseKind, (config: Config) => MemberDatabase> = {
+  mysql: (config) => createMysql(mysqlOptions(config)),
+  postgresql: (config) => createPostgresql(postgresqlOptions(config)),
+};
+
 // --- adapters
 
 export interface BuiltAdapters extends Adapters {
@@ -83,11 +102,17 @@ export interface BuiltAdapters extends Adapters {
    * hold a request, and the mail step checks again anyway.
    */
   readonly optionalMailman?: Mailman;
+  /**
+   * Members' databases for reads outside the db role (the API checks whether
+   * one exists before it enqueues), where this host's config has the server's
+   * section; a short deadline (`[ceod] api_db_timeout_ms`) and one connection.
+   */
+  readonly optionalDatabases: Partial<Record<DatabaseKind, MemberDatabase>>;
   close(): Promise<void>;
 }
 
 /** Which role owns which adapter (docs/hosts-and-roles.md). The API process reads LDAP too. */
-const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail' } as const;
+const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail', mysql: 'db', postgresql: 'db' } as const;
 
 /**
  * Builds the adapters a process needs. Each is made on first use, so an `fs`
@@ -95,7 +120,17 @@ const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail',
  * this host does not own is a bug, reported as such.
  */
 export function buildAdapters(config: Config, roles: readonly Role[], log?: Logger): BuiltAdapters {
-  const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer; readMailman?: Mailman } = {};
+  const made: {
+    ldap?: Ldap;
+    kadmin?: Kadmin;
+    homeDirs?: HomeDirs;
+    mailman?: Mailman;
+    mailer?: Mailer;
+    readMailman?: Mailman;
+    mysql?: MemberDatabase;
+    postgresql?: MemberDatabase;
+    readDatabases?: Partial<Record<DatabaseKind, MemberDatabase>>;
+  } = {};
   const guard = (name: keyof typeof OWNER) => {
     // The API process (no roles) reads LDAP for authorization and reads.
     if (name === 'ldap' && roles.length === 0) return;
@@ -123,14 +158,37 @@ export function buildAdapters(config: Config, roles: readonly Role[], log?: Logg
       guard('mailer');
       return (made.mailer ??= createMailer(mailerOptions(config)));
     },
+    get mysql() {
+      guard('mysql');
+      return (made.mysql ??= DATABASE_ADAPTERS.mysql(config));
+    },
+    get postgresql() {
+      guard('postgresql');
+      return (made.postgresql ??= DATABASE_ADAPTERS.postgresql(config));
+    },
     get optionalHomeDirs() {
       return existsSync(config.members.home_root) ? homeDirs() : undefined;
     },
     get optionalMailman() {
       return (made.readMailman ??= createMailman({ ...mailmanOptions(config), timeoutMs: Math.min(config.mailman.timeout_ms, config.ceod.api_mailman_timeout_ms) }));
     },
+    get optionalDatabases() {
+      if (made.readDatabases) return made.readDatabases;
+      const read: Partial<Record<DatabaseKind, MemberDatabase>> = {};
+      const timeoutMs = config.ceod.api_db_timeout_ms;
+      if (config.mysql) read.mysql = createMysql({ ...mysqlOptions(config), timeoutMs: Math.min(config.mysql.timeout_ms, timeoutMs), poolSize: 1 });
+      if (config.postgresql) read.postgresql = createPostgresql({ ...postgresqlOptions(config), timeoutMs: Math.min(config.postgresql.timeout_ms, timeoutMs), poolSize: 1 });
+      return (made.readDatabases = read);
+    },
     async close() {
-      await Promise.allSettled([made.ldap?.close(), made.kadmin?.close(), made.mailer?.close()]);
+      await Promise.allSettled([
+        made.ldap?.close(),
+        made.kadmin?.close(),
+        made.mailer?.close(),
+        made.mysql?.close(),
+        made.postgresql?.close(),
+        ...Object.values(made.readDatabases ?? {}).map((d) => d.close()),
+      ]);
     },
   };
 }
@@ -147,6 +205,10 @@ export function serverChecks(config: Config, adapters: Adapters): Record<string,
   if (roles.includes('mail')) {
     checks[`Mailman REST at ${config.mailman.url}`] = () => adapters.mailman.ping();
     checks[`SMTP at ${config.smtp.host}:${config.smtp.port}`] = () => adapters.mailer.ping();
+  }
+  if (roles.includes('db')) {
+    checks[`MySQL at ${config.mysql!.host}:${config.mysql!.port} as ${config.mysql!.admin_user}`] = () => adapters.mysql.ping();
+    checks[`PostgreSQL at ${config.postgresql!.host}:${config.postgresql!.port} as ${config.postgresql!.admin_user}`] = () => adapters.postgresql.ping();
   }
   return checks;
 }
@@ -290,6 +352,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     sessions,
     homeDirs: adapters.optionalHomeDirs,
     mailman: adapters.optionalMailman,
+    databases: adapters.optionalDatabases,
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
     ...(opts.now ? { now: opts.now } : {}),
@@ -304,7 +367,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
       await events.stop();
       await closing;
       await queue.close();
-      await ldap.close();
+      await adapters.close();
       producer.disconnect();
       subscriber.disconnect();
     },

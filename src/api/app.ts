@@ -10,7 +10,9 @@ import { enforceAccess, makeAuthHook, RoleCache } from './http/auth';
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
+import { dropForwardedCredentials } from './http/forwarded-credentials';
 import { deriveSessionKey } from './http/session';
+import { databaseRoutes } from './routes/databases';
 import { groupRoutes } from './routes/groups';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
@@ -52,6 +54,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (r) => {
     for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
+  // First of all: a forwarded TGT is never seen past this point.
+  app.addHook('onRequest', dropForwardedCredentials);
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
   registerErrorHandlers(app);
@@ -68,7 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       api.addHook('onRequest', makeCrossSiteHook({ allowedOrigins: c.allowed_origins, log: deps.log }));
       api.addHook('onRequest', auth);
       api.addHook('preHandler', enforceAccess);
-      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, jobRoutes]) await api.register(plugin);
+      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, databaseRoutes, jobRoutes]) await api.register(plugin);
     },
     { prefix: '/api' },
   );

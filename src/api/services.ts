@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/schema';
 import type { Logger } from '../core/log';
-import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, SessionRegistry } from '../core/ports';
+import type { Authenticator, DatabaseKind, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, MemberDatabase, SessionRegistry } from '../core/ports';
 
 export interface ApiDeps {
   config: Config;
@@ -20,6 +20,8 @@ export interface ApiDeps {
   homeDirs?: HomeDirs;
   /** For checking that a list exists before a subscription is enqueued; optional (the mail step checks too). */
   mailman?: Mailman;
+  /** For checking whether a member's database exists before a create or reset is enqueued, where the host has the server's section; optional (the job checks too). */
+  databases?: Partial<Record<DatabaseKind, MemberDatabase>>;
   log: Logger;
   authenticate: Authenticator;
   /** Today, for term checks; injectable so no test depends on the real date. */

@@ -56,7 +56,19 @@ export function resolveSecrets(c: RawConfig, env: NodeJS.ProcessEnv = process.en
   if (secretsKey.length !== 32) {
     throw new ConfigError('ceod.secrets_key_file: must hold 32 bytes, base64-encoded (openssl rand -base64 32)');
   }
-  return { ldapBindPassword, mailmanPassword, redisPassword, ...(sentinelPassword ? { sentinelPassword } : {}), secretsKey, ...tlsFiles(c) };
+  const secrets: Secrets = { ldapBindPassword, mailmanPassword, redisPassword, ...(sentinelPassword ? { sentinelPassword } : {}), secretsKey, ...tlsFiles(c) };
+  // Each database section needs its admin's password; without the section, none is read.
+  for (const [section, key] of [
+    ['mysql', 'mysqlPassword'],
+    ['postgresql', 'postgresqlPassword'],
+  ] as const) {
+    const server = c[section];
+    if (!server) continue;
+    const value = readSecret(`${section}.password_file`, SECRET_ENV[key], server.password_file, env);
+    if (!value) throw new ConfigError(`${section}.password_file: required (or set ${SECRET_ENV[key]})`);
+    secrets[key] = value;
+  }
+  return secrets;
 }
 
 /**

@@ -39,6 +39,28 @@ const hostPort = z
   })
   .refine((a) => a.port >= 1 && a.port <= 65535, 'port must be 1-65535');
 
+/** A host name or address members connect to: it is written into their info files, one line each. */
+const hostName = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.:-]*[A-Za-z0-9])?$/, 'must be a host name or address');
+
+/** A member-database server ([mysql], [postgresql]): how ceod reaches it, and what members are told. */
+const databaseServer = (defaultPort: number) =>
+  z
+    .object({
+      /** Where ceod reaches the server (often localhost on the db host). */
+      host: hostName,
+      port: port.default(defaultPort),
+      /** The admin account ceod logs in as: it creates and drops members' databases and users. */
+      admin_user: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'letters, digits, ., - and _ only'),
+      password_file: absPath.optional(),
+      /** The host name members connect to, written in their info file. */
+      hostname: hostName,
+      /** Deadline of one operation (connecting included). */
+      timeout_ms: int.positive().default(10_000),
+      /** Connections ceod keeps open to the server at most. */
+      pool_size: int.positive().max(64).default(4),
+    })
+    .strict();
+
 const idRange = z
   .object({ min_id: int.positive(), max_id: int.positive() })
   .refine((r) => r.min_id <= r.max_id, { message: 'min_id must not exceed max_id', path: ['max_id'] });
@@ -124,6 +146,8 @@ export const configSchema = z
         home_timeout_ms: int.positive().default(60_000),
         /** Deadline of the API's own Mailman reads (does a list exist?); an unreachable Mailman must not hold a request. */
         api_mailman_timeout_ms: int.positive().default(3000),
+        /** Deadline of the API's own database reads (does the member's database exist?), where the host has [mysql] / [postgresql]. */
+        api_db_timeout_ms: int.positive().default(3000),
         /** Lifetime of the session cookie issued after a SPNEGO handshake; 0 turns cookies off. */
         session_ttl_seconds: int.min(0).max(86400).default(600),
         /** Mark the session cookie Secure (clients send it only over https, or to localhost). */
@@ -260,11 +284,20 @@ export const configSchema = z
         }
       })
       .optional(),
+    /** Members' MySQL (MariaDB) databases: required on a db host, optional elsewhere (an API host with it checks before enqueueing). */
+    mysql: databaseServer(3306).optional(),
+    /** Members' PostgreSQL databases: as [mysql]. */
+    postgresql: databaseServer(5432).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.ceod.roles.length === 0 && !c.ceod.api_listen) {
       ctx.addIssue({ code: 'custom', path: ['ceod', 'roles'], message: 'a host needs at least one role or api_listen' });
+    }
+    if (c.ceod.roles.includes('db')) {
+      for (const section of ['mysql', 'postgresql'] as const) {
+        if (!c[section]) ctx.addIssue({ code: 'custom', path: [section], message: `a host with the db role needs a [${section}] section` });
+      }
     }
   });
 
@@ -277,6 +310,8 @@ export const SECRET_ENV = {
   sentinelPassword: 'CEOD_REDIS_SENTINEL_PASSWORD',
   mailmanPassword: 'CEOD_MAILMAN_PASSWORD',
   secretsKey: 'CEOD_SECRETS_KEY',
+  mysqlPassword: 'CEOD_MYSQL_PASSWORD',
+  postgresqlPassword: 'CEOD_POSTGRESQL_PASSWORD',
 } as const;
 
 /** Secrets resolved at start; kept apart from the config so logging the config never leaks them. */
@@ -290,6 +325,10 @@ export interface Secrets {
   mailmanPassword: string;
   /** 32-byte key that encrypts secrets (initial passwords) in job results. */
   secretsKey: Buffer;
+  /** The MySQL admin's password, when the config has a [mysql] section. */
+  mysqlPassword?: string;
+  /** The PostgreSQL admin's password, when the config has a [postgresql] section. */
+  postgresqlPassword?: string;
 }
 
 export interface Config extends RawConfig {

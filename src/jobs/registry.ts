@@ -1,5 +1,6 @@
 /** Every job type by name. A job type is data; the runner interprets them all alike. */
 import type { JobType } from './step';
+import { createDatabaseJob } from './create-database';
 import { createGroup } from './create-group';
 import { createMember } from './create-member';
 import { deleteGroup } from './delete-group';
@@ -9,6 +10,7 @@ import { addGroupMember, removeGroupMember } from './group-membership';
 import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
+import { resetDatabasePassword } from './reset-database-password';
 import { resetPassword } from './reset-password';
 import { setPositions } from './set-positions';
 
@@ -26,6 +28,8 @@ const TYPES: JobType<any>[] = [
   setPositions,
   subscribeList,
   unsubscribeList,
+  createDatabaseJob,
+  resetDatabasePassword,
 ];
 
 export const jobTypes: ReadonlyMap<string, JobType<any>> = new Map(TYPES.map((t) => [t.name, t]));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/load';
+import { ConfigError, parseConfig, resolveSecrets } from '../../src/config/load';
 
 const example = readFileSync(join(__dirname, '../../etc/ceod.example.ini'), 'utf8');
 
@@ -74,5 +74,39 @@ describe('[redis] behind Sentinel', () => {
   it('reads wait_replicas and wait_timeout_ms', () => {
     const c = parseConfig(withRedis('url = redis://r:6379\nwait_replicas = 1\nwait_timeout_ms = 250'));
     expect(c.redis).toMatchObject({ wait_replicas: 1, wait_timeout_ms: 250 });
+  });
+});
+
+describe('config: member database servers', () => {
+  const mysql = '\n[mysql]\nhost = localhost\nadmin_user = ceod\npassword_file = /etc/csc/ceod-mysql.password\nhostname = coffee.csclub.uwaterloo.ca\n';
+  const postgresql = '\n[postgresql]\nhost = localhost\nadmin_user = ceod\nhostname = coffee.csclub.uwaterloo.ca\n';
+  const dbHost = example.replace('roles = admin,fs', 'roles = db');
+
+  it('a host without the db role needs neither section', () => {
+    const c = parseConfig(example);
+    expect(c.mysql).toBeUndefined();
+    expect(c.postgresql).toBeUndefined();
+  });
+
+  it('a db host needs both, and names the one missing', () => {
+    expectError(dbHost, /mysql: a host with the db role needs a \[mysql\] section/);
+    expectError(dbHost + mysql, /postgresql: a host with the db role needs a \[postgresql\] section/);
+  });
+
+  it('fills in ports and defaults', () => {
+    const c = parseConfig(dbHost + mysql + postgresql);
+    expect(c.mysql).toMatchObject({ port: 3306, timeout_ms: 10000, pool_size: 4, hostname: 'coffee.csclub.uwaterloo.ca' });
+    expect(c.postgresql).toMatchObject({ port: 5432 });
+  });
+
+  it('refuses a hostname that could break a line of the info file', () => {
+    expectError(dbHost + mysql.replace('hostname = coffee.csclub.uwaterloo.ca', 'hostname = a b') + postgresql, /mysql\.hostname/);
+  });
+
+  it('takes the admin password from the environment, or says which key is missing', () => {
+    const raw = parseConfig(dbHost + mysql + postgresql);
+    const env = { CEOD_LDAP_BIND_PASSWORD: 'x', CEOD_MAILMAN_PASSWORD: 'x', CEOD_REDIS_PASSWORD: 'x', CEOD_SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'), CEOD_MYSQL_PASSWORD: 'm' };
+    expect(() => resolveSecrets(raw, env)).toThrow(/postgresql\.password_file: required \(or set CEOD_POSTGRESQL_PASSWORD\)/);
+    expect(resolveSecrets(raw, { ...env, CEOD_POSTGRESQL_PASSWORD: 'p' })).toMatchObject({ mysqlPassword: 'm', postgresqlPassword: 'p' });
   });
 });

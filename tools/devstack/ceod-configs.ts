@@ -109,6 +109,16 @@ export function ceodConfigText(info: StackInfo, name: CeodName): string {
       },
     ],
     ['mail', { announce_to: `ceo@${info.baseDomain}` }],
+    // Every host gets both: the db worker needs them, the API checks with them before it enqueues.
+    // Members connect over TCP to 127.0.0.1 (`localhost` would make the mysql client use its own socket).
+    [
+      'mysql',
+      { host: info.mysql.host, port: info.mysql.port, admin_user: info.mysql.adminUser, password_file: info.mysql.adminPasswordFile, hostname: info.mysql.host },
+    ],
+    [
+      'postgresql',
+      { host: info.postgres.host, port: info.postgres.port, admin_user: info.postgres.adminUser, password_file: info.postgres.adminPasswordFile, hostname: info.postgres.host },
+    ],
     ['auxiliary_groups', { syscom: 'office,staff', termcom: 'office' }],
     ['auxiliary_lists', { syscom: 'syscom,syscom-alerts' }],
     [

@@ -211,6 +211,8 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
       }
       if (running.length === stackServices(previous).length) {
         await Promise.all(stackServices(previous).map((n) => ensureRunning(previous, serviceSpec(previous, n), log)));
+        // The ceod configs are derived, never edited: a newer checkout's sections reach a stack that kept running.
+        writeCeodConfigs(previous, layout.hostsDir);
         // Cheap unless a certificate is missing or expiring: then it is made again, at the same paths.
         const madeTls = await ensureTls(layout, Object.keys(previous.ceod.hostPrincipals ?? {}));
         if (madeTls.length > 0) log(`tls: made ${madeTls.join(', ')} in ${layout.tlsDir}`);

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { principalToUid } from '../../core/model/names';
+import { isClubAccount } from '../../core/model/user';
 import type { Authenticator, Ldap, SessionRegistry, SpnegoResult } from '../../core/ports';
 import { clearCookieHeader, cookieValue, SESSION_COOKIE, setCookieHeader, signSession, verifySession } from './session';
 import { parseOr400 } from './validation';
@@ -27,9 +28,11 @@ export interface Caller {
 
 /**
  * Who may call a route: any club account, staff (office or syscom), syscom
- * only; or the member the path names (`:uid`), or else staff or syscom.
+ * only; or the member the path names (`:uid`), or else staff or syscom, and
+ * with `club`, when `:uid` is a club's account (class `club`), also any member
+ * of that club's group.
  */
-export type Access = 'member' | 'staff' | 'syscom' | { self: 'staff' | 'syscom' };
+export type Access = 'member' | 'staff' | 'syscom' | { self: 'staff' | 'syscom'; club?: boolean };
 
 /** What a route declares in its Fastify route config. */
 export interface RouteAccess {
@@ -189,5 +192,18 @@ export async function enforceAccess(req: FastifyRequest): Promise<void> {
   const params = decl.params ? parseOr400(decl.params, req.params, 'params') : {};
   req.params = params;
   const what = typeof decl.what === 'function' ? decl.what(params) : decl.what;
-  refuseUnless(req, allowed(req.caller, decl.access, params), what);
+  let ok = allowed(req.caller, decl.access, params);
+  if (!ok && typeof decl.access === 'object' && decl.access.club) ok = await clubMember(req, params.uid);
+  refuseUnless(req, ok, what);
+}
+
+/**
+ * Whether the caller is in the group of the club whose account is `uid`. The
+ * account must have class `club`: a member's personal group (or any group
+ * that merely shares a name) grants nothing.
+ */
+async function clubMember(req: FastifyRequest, uid: string | undefined): Promise<boolean> {
+  if (uid === undefined || !req.caller.groups.has(uid)) return false;
+  const account = await req.server.ceod.ldap.getUser(uid);
+  return account !== null && isClubAccount(account);
 }

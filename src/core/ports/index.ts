@@ -1,7 +1,7 @@
 /**
  * The ports: what the core needs of the world, as interfaces. Adapters
  * (`src/ldap`, `src/krb5`, `src/mailman`, `src/mail`, `src/homedirs`,
- * `src/store`, `src/workers/bullmq-queue.ts`) implement them; the composition
+ * `src/mysql`, `src/postgresql`, `src/store`, `src/workers/bullmq-queue.ts`) implement them; the composition
  * root (`src/compose.ts`) wires them; unit tests pass fakes.
  */
 import type { HomeDirs } from './home-dirs';
@@ -9,6 +9,7 @@ import type { Kadmin } from './kadmin';
 import type { Ldap } from './ldap';
 import type { Mailer } from './mailer';
 import type { Mailman } from './mailman';
+import type { MemberDatabase } from './member-databases';
 
 export type { Authenticator, SpnegoResult } from './spnego';
 export type { Coordination, IdFloors } from './coordination';
@@ -21,6 +22,7 @@ export type { Ldap } from './ldap';
 export type { Mailer } from './mailer';
 export type { SessionRegistry } from './sessions';
 export type { ListPolicy, Mailman } from './mailman';
+export { DATABASE_KINDS, type DatabaseEndpoint, type DatabaseKind, type MemberDatabase } from './member-databases';
 
 /** The adapters a worker's steps use; only those of its roles are built, the rest throw on use. */
 export interface Adapters {
@@ -29,4 +31,8 @@ export interface Adapters {
   readonly homeDirs: HomeDirs;
   readonly mailman: Mailman;
   readonly mailer: Mailer;
+  /** Members' MySQL (MariaDB) databases (db role). */
+  readonly mysql: MemberDatabase;
+  /** Members' PostgreSQL databases (db role). */
+  readonly postgresql: MemberDatabase;
 }
