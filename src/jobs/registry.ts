@@ -9,12 +9,14 @@ import { addGroupMember, removeGroupMember } from './group-membership';
 import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
+import { renewMembers } from './renew-members';
 import { resetPassword } from './reset-password';
 import { setPositions } from './set-positions';
 
 const TYPES: JobType<any>[] = [
   createMember,
   renewMember,
+  renewMembers,
   modifyMember,
   resetPassword,
   deleteMember,

@@ -37,7 +37,7 @@ function manualFeed() {
 /** The store, counting reads of event streams. */
 class CountingStore extends MemoryJobStore {
   reads = 0;
-  async events(id: string, afterId = '0') {
+  override async events(id: string, afterId = '0') {
     this.reads += 1;
     return super.events(id, afterId);
   }
