@@ -63,11 +63,9 @@ export class RedisJobStore implements JobStore {
       Date.now(),
       eventData,
       idem ? `${idem.fingerprint} ${record.id}` : '',
+      this.key.channel(),
     )) as [string, string];
-    if (kind === 'created') {
-      await this.redis.publish(this.key.channel(), record.id);
-      return { kind };
-    }
+    if (kind === 'created') return { kind };
     if (kind === 'conflict') return { kind, existingId: value };
     const prior = parseIdem(value);
     return { kind: 'idempotent', existingId: prior.jobId, fingerprint: prior.fingerprint };

@@ -4,7 +4,7 @@
  * memory; each stream ends after the final event.
  */
 import { compareEventIds, EventFanout, type Subscription, type WireEvent } from '../../src/api/http/event-fanout';
-import type { JobEventFeed } from '../../src/core/ports';
+import type { JobEventFeed, JobNews } from '../../src/core/ports';
 import { newRecord } from '../../src/jobs/submit';
 import { resetPassword } from '../../src/jobs/reset-password';
 import { MemoryJobStore } from '../fakes/ports';
@@ -148,4 +148,53 @@ it('a job that is gone ends its streams at the next poll', async () => {
   expect((await sub.next(1000))!.map((e) => e.event)).toEqual(['queued']);
   store.records.delete(r.id);
   expect(await sub.next(5000)).toBeNull();
+});
+
+/** A feed whose notifications carry the events, as the Redis hub's do (save.lua). */
+function newsFeed(store: MemoryJobStore) {
+  const listeners = new Map<string, Set<(n: JobNews | null) => void>>();
+  const feed: JobEventFeed = {
+    waiter: () => ({ promise: new Promise<void>(() => undefined), cancel: () => undefined }),
+    listen(id, fn) {
+      const set = listeners.get(id) ?? new Set();
+      listeners.set(id, set);
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    watching: 0,
+  };
+  /** Notifies the last `k` events of the job's stream (or a bare wake-up). */
+  const notify = async (id: string, k: number | null) => {
+    const all = await MemoryJobStore.prototype.events.call(store, id);
+    const news = k === null ? null : { length: all.length, events: all.slice(all.length - k) };
+    for (const fn of listeners.get(id) ?? []) fn(news);
+  };
+  return { feed, notify };
+}
+
+it('with notifications that carry the events, a reader reads the stream only to start and after a missed one', async () => {
+  const store = new CountingStore();
+  const { feed, notify } = newsFeed(store);
+  const fanout = new EventFanout({ store, feed, pollMs: 60_000 });
+  const r = await job(store);
+  const subs = Array.from({ length: 100 }, () => fanout.watch(r.id, '0'));
+  const all = subs.map(drain);
+  await tick();
+  expect(store.reads).toBe(1);
+  const running = { ...r, state: 'running' as const };
+  await store.save(running, [{ type: 'step_started', data: { n: 1 } }]);
+  await notify(r.id, 1);
+  await tick();
+  expect(store.reads).toBe(1);
+  // Two saves, the first notification lost: the second shows a gap, and the reader reads.
+  await store.save({ ...running, version: running.version }, [{ type: 'step_completed', data: {} }]);
+  await store.save({ ...running, version: running.version + 1 }, [{ type: 'step_started', data: { n: 2 } }]);
+  await notify(r.id, 1);
+  await tick();
+  expect(store.reads).toBe(2);
+  await store.save({ ...running, version: running.version + 2, state: 'completed' }, [{ type: 'completed', data: {} }]);
+  await notify(r.id, 1);
+  const seen = await Promise.all(all);
+  expect(store.reads).toBe(2);
+  for (const events of seen) expect(events.map((e) => e.event)).toEqual(['queued', 'step_started', 'step_completed', 'step_started', 'completed']);
 });

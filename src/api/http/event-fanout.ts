@@ -4,15 +4,17 @@
  * events from the first (a stream holds tens of them), reads the job's Redis
  * Stream once per wake-up (or poll, `sse_poll_ms`) and hands each new event
  * to every local watcher; a watcher that joins late, or resumes after a
- * `Last-Event-ID`, is served its history from that memory. So Redis reads per
- * event do not grow with the number of watchers, and each event's data is
- * serialized once, not once per watcher.
+ * `Last-Event-ID`, is served its history from that memory. The notifications
+ * carry the new events, so a reader reads the stream only when it starts, after
+ * a missed notification, or when a poll interval passed quietly. So Redis reads
+ * per event do not grow with the number of watchers (in the normal case there
+ * are none), and each event's data is serialized once, not once per watcher.
  *
  * The stream stays the truth and the wake-up a hint: a missed wake-up delays
  * events by at most the poll interval, never loses one.
  */
 import { FINAL_EVENTS, isFinished, type StoredEvent } from '../../core/model/job';
-import type { JobEventFeed, JobStore } from '../../core/ports';
+import type { JobEventFeed, JobNews, JobStore } from '../../core/ports';
 
 /** An event as sent to clients: `data` is already JSON (sent as is, see app.ts's SSE serializer). */
 export interface WireEvent {
@@ -45,20 +47,60 @@ interface Watcher {
 
 const READ_BATCH = 1000;
 
-/** One job's reader: its events so far, and who watches them. */
+const wire = (e: StoredEvent): WireEvent => ({ id: e.id, event: e.type, data: JSON.stringify(e.data) });
+
+/**
+ * One job's reader: its events so far, and who watches them. It is fed by the
+ * feed's notifications, which carry the new events: those that follow what it
+ * has are handed out as they are; a gap (a notification missed), a bare
+ * wake-up or a quiet poll interval makes it read the stream from its last id.
+ * One pass at a time (`pump`), so events go out in order.
+ */
 class JobReader {
   readonly events: WireEvent[] = [];
   readonly watchers = new Set<Watcher>();
   /** No more events will come: the final one is read, or the job is gone. */
   ended = false;
   private after = '0';
-  private cancelWait?: () => void;
+  private readonly inbox: (JobNews | null)[] = [];
+  private busy = false;
+  private needRead = true;
+  private stopFeed?: () => void;
+  private poll?: NodeJS.Timeout;
 
   constructor(
     private readonly id: string,
     private readonly deps: { store: JobStore; feed: JobEventFeed; pollMs: number },
-    private readonly onIdle: () => void,
+    private readonly onGone: () => void,
   ) {}
+
+  start(): void {
+    const { feed } = this.deps;
+    const onNews = (news: JobNews | null) => {
+      this.inbox.push(news);
+      this.pump();
+    };
+    if (feed.listen) {
+      this.stopFeed = feed.listen(this.id, onNews);
+    } else {
+      // A feed that only wakes: each wake-up (or timeout) is a bare one.
+      let alive = true;
+      this.stopFeed = () => (alive = false);
+      void (async () => {
+        while (alive && !this.ended) {
+          const wait = feed.waiter(this.id, this.deps.pollMs);
+          const stop = this.stopFeed!;
+          this.stopFeed = () => {
+            stop();
+            wait.cancel();
+          };
+          await wait.promise;
+          if (alive) onNews(null);
+        }
+      })();
+    }
+    this.pump();
+  }
 
   /** Adds a watcher and gives it what it missed. */
   join(w: Watcher): void {
@@ -69,69 +111,81 @@ class JobReader {
 
   leave(w: Watcher): void {
     this.watchers.delete(w);
-    if (this.watchers.size === 0) {
-      this.cancelWait?.();
-      this.onIdle();
-    }
+    if (this.watchers.size === 0) this.stop();
   }
 
-  /** Reads until the job's stream is over or nobody watches. */
-  async run(): Promise<void> {
-    try {
-      while (!this.ended && this.watchers.size > 0) {
-        const wait = this.deps.feed.waiter(this.id, this.deps.pollMs); // registered before reading: nothing slips between
-        this.cancelWait = wait.cancel;
-        const fresh = await this.read();
-        if (fresh.length === 0) {
-          // Quiet: gone (expired while watched) or finished? A finished job's final
-          // event is written with its record, so one more read has it.
-          const record = await this.deps.store.get(this.id);
-          if (!record || isFinished(record)) {
-            if (record) this.publish(await this.read());
-            wait.cancel();
-            this.end();
-            return;
-          }
-        } else {
-          this.publish(fresh);
-        }
-        if (this.ended) {
-          wait.cancel();
-          return;
-        }
-        await wait.promise;
-      }
-    } catch {
-      // Redis trouble: end the streams; clients reconnect with Last-Event-ID.
-      this.end();
-    }
-  }
-
+  /** Stops reading; ends the streams still watching. */
   stop(): void {
-    this.cancelWait?.();
     this.end();
+  }
+
+  private pump(): void {
+    if (this.busy || this.ended) return;
+    this.busy = true;
+    clearTimeout(this.poll);
+    this.drain()
+      .catch(() => this.end()) // Redis trouble: end the streams; clients reconnect with Last-Event-ID.
+      .finally(() => {
+        this.busy = false;
+        if (this.ended) return;
+        if (this.needRead || this.inbox.length > 0) this.pump();
+        else this.arm();
+      });
+  }
+
+  /** With no news for a poll interval, read anyway: a notification may have been missed. */
+  private arm(): void {
+    clearTimeout(this.poll);
+    this.poll = setTimeout(() => {
+      this.needRead = true;
+      this.pump();
+    }, this.deps.pollMs);
+    this.poll.unref?.();
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.ended && (this.needRead || this.inbox.length > 0)) {
+      if (!this.needRead) {
+        const news = this.inbox.shift()!;
+        // A bare wake-up, or events after some this reader never saw: read the stream.
+        if (news === null || news.length - news.events.length > this.events.length) this.needRead = true;
+        else this.publish(news.events.filter((e) => compareEventIds(e.id, this.after) > 0).map(wire));
+        continue;
+      }
+      this.needRead = false;
+      const fresh = await this.read();
+      if (fresh.length > 0) {
+        this.publish(fresh);
+        continue;
+      }
+      // Quiet: gone (expired while watched) or finished? A finished job's final
+      // event is written with its record, so one more read has it.
+      const record = await this.deps.store.get(this.id);
+      if (!record || isFinished(record)) {
+        if (record) this.publish(await this.read());
+        this.end();
+      }
+    }
   }
 
   private async read(): Promise<WireEvent[]> {
     const out: WireEvent[] = [];
+    let cursor = this.after;
     for (;;) {
-      const batch: StoredEvent[] = await this.deps.store.events(this.id, this.after, READ_BATCH);
-      for (const e of batch) {
-        out.push({ id: e.id, event: e.type, data: JSON.stringify(e.data) });
-        this.after = e.id;
-      }
+      const batch: StoredEvent[] = await this.deps.store.events(this.id, cursor, READ_BATCH);
+      for (const e of batch) out.push(wire(e));
+      if (batch.length > 0) cursor = batch[batch.length - 1]!.id;
       if (batch.length < READ_BATCH) return out;
     }
   }
 
   private publish(fresh: WireEvent[]): void {
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 || this.ended) return;
     this.events.push(...fresh);
-    if (fresh.some((e) => FINAL_EVENTS.has(e.event))) this.ended = true;
-    for (const w of this.watchers) {
-      this.deliver(w, fresh);
-      if (this.ended) this.finish(w);
-    }
+    this.after = fresh[fresh.length - 1]!.id;
+    const final = fresh.some((e) => FINAL_EVENTS.has(e.event));
+    for (const w of this.watchers) this.deliver(w, fresh);
+    if (final) this.end();
   }
 
   private deliver(w: Watcher, events: readonly WireEvent[]): void {
@@ -151,7 +205,12 @@ class JobReader {
   }
 
   private end(): void {
-    this.ended = true;
+    if (!this.ended) {
+      this.ended = true;
+      this.stopFeed?.();
+      clearTimeout(this.poll);
+      this.onGone();
+    }
     for (const w of this.watchers) this.finish(w);
   }
 }
@@ -180,7 +239,7 @@ export class EventFanout {
     const w: Watcher = { after, queue: [], done: false };
     reader.join(w);
     const r = reader;
-    if (fresh) void r.run().finally(() => this.forget(id, r));
+    if (fresh) r.start();
     let closed = false;
     return {
       next: (idleMs) => {
@@ -212,11 +271,7 @@ export class EventFanout {
 
   /** Ends every stream (the API is closing). */
   close(): void {
-    for (const r of this.readers.values()) r.stop();
+    for (const r of [...this.readers.values()]) r.stop();
     this.readers.clear();
-  }
-
-  private forget(id: string, r: JobReader): void {
-    if (this.readers.get(id) === r) this.readers.delete(id);
   }
 }

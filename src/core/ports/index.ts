@@ -13,7 +13,7 @@ import type { Mailman } from './mailman';
 export type { Authenticator, SpnegoResult } from './spnego';
 export type { Coordination, IdFloors } from './coordination';
 export type { HomeDirs } from './home-dirs';
-export type { JobEventFeed } from './job-events';
+export type { JobEventFeed, JobNews } from './job-events';
 export type { JobQueue } from './job-queue';
 export type { IdempotencyKey, JobStore, SubmitOutcome } from './job-store';
 export type { Kadmin } from './kadmin';

@@ -1,6 +1,6 @@
--- Creates a job record with its lock and idempotency key, atomically.
+-- Creates a job record with its lock and idempotency key, atomically, and wakes its watchers.
 -- KEYS: job, events, lock (or ""), idem (or ""), active
--- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData, idemValue ('<fingerprint> <id>')
+-- ARGV: id, record, lockTtlMs, idemTtlMs, nowMs, queuedEventData, idemValue ('<fingerprint> <id>'), channel
 -- Returns {kind, value}: {'created', id}, {'conflict', holder} or {'idempotent', '<fingerprint> <prior id>'}.
 if KEYS[4] ~= '' then
   local prior = redis.call('GET', KEYS[4])
@@ -13,6 +13,8 @@ if KEYS[3] ~= '' then
 end
 if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[4]) end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
+local eid = redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+-- Wakes the job's watchers (the `queued` event), in the same round trip.
+redis.call('PUBLISH', ARGV[8], ARGV[1] .. '\n1\n' .. eid .. '\nqueued\n' .. ARGV[6])
 return {'created', ARGV[1]}
