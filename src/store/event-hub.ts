@@ -10,19 +10,19 @@ import type { Redis } from 'ioredis';
 import type { JobEventType } from '../core/model/job';
 import type { JobEventFeed, JobNews } from '../core/ports';
 
-/** `<job id>\n<stream length>\n<entry id>\n<type>\n<data JSON>…`, or a bare job id (a wake-up without news). */
+/** `<job id>\n<record version>[\n<entry id>\n<type>\n<data JSON>…]`, or a bare job id (a wake-up without news). */
 export function parseNews(message: string): { jobId: string; news: JobNews | null } {
   const lines = message.split('\n');
   const jobId = lines[0]!;
-  const length = Number(lines[1]);
-  if (lines.length < 5 || (lines.length - 2) % 3 !== 0 || !Number.isInteger(length)) return { jobId, news: null };
+  const version = Number(lines[1]);
+  if (lines.length < 2 || (lines.length - 2) % 3 !== 0 || !Number.isInteger(version)) return { jobId, news: null };
   const events = [];
   try {
     for (let i = 2; i < lines.length; i += 3) events.push({ id: lines[i]!, type: lines[i + 1] as JobEventType, data: JSON.parse(lines[i + 2]!) as Record<string, unknown> });
   } catch {
     return { jobId, news: null };
   }
-  return { jobId, news: { length, events } };
+  return { jobId, news: { version, events } };
 }
 
 export class EventHub implements JobEventFeed {

@@ -163,10 +163,10 @@ function newsFeed(store: MemoryJobStore) {
     },
     watching: 0,
   };
-  /** Notifies the last `k` events of the job's stream (or a bare wake-up). */
+  /** Notifies the last `k` events of the job's stream, with the record's version now (or a bare wake-up). */
   const notify = async (id: string, k: number | null) => {
     const all = await MemoryJobStore.prototype.events.call(store, id);
-    const news = k === null ? null : { length: all.length, events: all.slice(all.length - k) };
+    const news = k === null ? null : { version: store.records.get(id)!.version, events: all.slice(all.length - k) };
     for (const fn of listeners.get(id) ?? []) fn(news);
   };
   return { feed, notify };
@@ -177,7 +177,8 @@ it('with notifications that carry the events, a reader reads the stream only to 
   const { feed, notify } = newsFeed(store);
   const fanout = new EventFanout({ store, feed, pollMs: 60_000 });
   const r = await job(store);
-  const subs = Array.from({ length: 100 }, () => fanout.watch(r.id, '0'));
+  // The route read the record (version 0) before watching.
+  const subs = Array.from({ length: 100 }, () => fanout.watch(r.id, '0', 0));
   const all = subs.map(drain);
   await tick();
   expect(store.reads).toBe(1);
@@ -186,7 +187,7 @@ it('with notifications that carry the events, a reader reads the stream only to 
   await notify(r.id, 1);
   await tick();
   expect(store.reads).toBe(1);
-  // Two saves, the first notification lost: the second shows a gap, and the reader reads.
+  // Two saves, the first notification lost: the second's version shows the gap, and the reader reads.
   await store.save({ ...running, version: running.version }, [{ type: 'step_completed', data: {} }]);
   await store.save({ ...running, version: running.version + 1 }, [{ type: 'step_started', data: { n: 2 } }]);
   await notify(r.id, 1);

@@ -62,6 +62,8 @@ class JobReader {
   /** No more events will come: the final one is read, or the job is gone. */
   ended = false;
   private after = '0';
+  /** The record version whose events this reader has all of (−1: unknown, the next notification reads). */
+  private version: number;
   private readonly inbox: (JobNews | null)[] = [];
   private busy = false;
   private needRead = true;
@@ -72,7 +74,11 @@ class JobReader {
     private readonly id: string,
     private readonly deps: { store: JobStore; feed: JobEventFeed; pollMs: number },
     private readonly onGone: () => void,
-  ) {}
+    /** The version of the record read before this reader's first read of the stream (its events are all in that read). */
+    version?: number,
+  ) {
+    this.version = version ?? -1;
+  }
 
   start(): void {
     const { feed } = this.deps;
@@ -147,9 +153,16 @@ class JobReader {
     while (!this.ended && (this.needRead || this.inbox.length > 0)) {
       if (!this.needRead) {
         const news = this.inbox.shift()!;
-        // A bare wake-up, or events after some this reader never saw: read the stream.
-        if (news === null || news.length - news.events.length > this.events.length) this.needRead = true;
-        else this.publish(news.events.filter((e) => compareEventIds(e.id, this.after) > 0).map(wire));
+        if (news !== null && news.version <= this.version) continue; // already read
+        if (news !== null && news.version === this.version + 1) {
+          this.version = news.version;
+          this.publish(news.events.filter((e) => compareEventIds(e.id, this.after) > 0).map(wire));
+          continue;
+        }
+        // A bare wake-up, or a write this reader never heard of before this one: read the
+        // stream, which then holds every event up to this write.
+        if (news !== null) this.version = news.version;
+        this.needRead = true;
         continue;
       }
       this.needRead = false;
@@ -225,14 +238,22 @@ export class EventFanout {
     return this.readers.size;
   }
 
-  /** Watches job `id` from after event `after` ("0": from the start). */
-  watch(id: string, after: string): Subscription {
+  /**
+   * Watches job `id` from after event `after` ("0": from the start).
+   * `version`: of the job's record, read just before (it spares a new reader one read).
+   */
+  watch(id: string, after: string, version?: number): Subscription {
     let reader = this.readers.get(id);
     const fresh = !reader;
     if (!reader) {
-      const r: JobReader = new JobReader(id, this.deps, () => {
-        if (this.readers.get(id) === r) this.readers.delete(id);
-      });
+      const r: JobReader = new JobReader(
+        id,
+        this.deps,
+        () => {
+          if (this.readers.get(id) === r) this.readers.delete(id);
+        },
+        version,
+      );
       this.readers.set(id, r);
       reader = r;
     }

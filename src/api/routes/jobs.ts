@@ -115,14 +115,14 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
     params: idParams,
     options: { sse: 'only' },
     handler: async ({ params: { id }, caller, req, reply, services: s }) => {
-      await load(s, id, caller);
+      const { version } = await load(s, id, caller);
       const release = limits.acquire(caller.uid);
       const last = reply.sse.lastEventId ?? (req.query as { last_event_id?: string }).last_event_id ?? '0';
       const from = EVENT_ID.test(last) ? last : '0';
       reply.sse.onClose(release);
       // The SSE plugin says keep-alive; a client that asked to close after this answer gets its way.
       if (/\bclose\b/i.test(String(req.headers.connection ?? ''))) reply.header('Connection', 'close');
-      const sub = fanout.watch(id, from);
+      const sub = fanout.watch(id, from, version);
       reply.sse.onClose(() => sub.close());
       // A stream whose connection closed before it was set up ends at once.
       if (!reply.sse.isConnected) sub.close();

@@ -5,9 +5,9 @@
  */
 import type { StoredEvent } from '../model/job';
 
-/** What a notification carries: the new events, and the length of the job's stream once they were added. */
+/** What a notification carries: the record's version the write made, and the events it added (maybe none). */
 export interface JobNews {
-  length: number;
+  version: number;
   events: StoredEvent[];
 }
 

@@ -1,6 +1,6 @@
 -- Writes a job record if its version is still the expected one (compare-and-set),
 -- appends the step's events to the job's stream and wakes the stream's watchers,
--- the wake-up carrying the events (see the end).
+-- the wake-up carrying the new version and the events (see the end).
 -- KEYS: job, events, secrets, active, lock (or "")
 -- ARGV: expectedVersion, record, finished ('1'|'0'), retentionMs, nowMs, channel, id, then type/data pairs
 -- Returns 1 when written, 0 when the record moved on (a stale writer), -1 when it is gone.
@@ -37,7 +37,10 @@ if finished then
 else
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[7])
 end
--- The wake-up carries the events and the stream's length after them, so a reader
--- that has every event before them needs no read (event data is JSON: no newline).
-if n > 0 then redis.call('PUBLISH', ARGV[6], ARGV[7] .. '\n' .. redis.call('XLEN', KEYS[2]) .. '\n' .. table.concat(news, '\n')) end
+-- Every write wakes the job's watchers, the wake-up carrying the record's new
+-- version and the events, so a reader that has every version before it needs no
+-- read (event data is JSON: no newline).
+local msg = ARGV[7] .. '\n' .. (tonumber(ARGV[1]) + 1)
+if n > 0 then msg = msg .. '\n' .. table.concat(news, '\n') end
+redis.call('PUBLISH', ARGV[6], msg)
 return 1

@@ -16,5 +16,5 @@ redis.call('SET', KEYS[1], ARGV[2])
 local eid = redis.call('XADD', KEYS[2], '*', 'type', 'queued', 'data', ARGV[6])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
 -- Wakes the job's watchers (the `queued` event), in the same round trip.
-redis.call('PUBLISH', ARGV[8], ARGV[1] .. '\n1\n' .. eid .. '\nqueued\n' .. ARGV[6])
+redis.call('PUBLISH', ARGV[8], ARGV[1] .. '\n0\n' .. eid .. '\nqueued\n' .. ARGV[6])
 return {'created', ARGV[1]}
