@@ -129,7 +129,10 @@ export class RedisJobStore implements JobStore {
   }
 
   async saveSecret(id: string, name: string, sealed: string): Promise<void> {
-    await this.redis.multi().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    // One round trip; no MULTI needed: should the expiry be lost, the job's final save sets it again.
+    const res = await this.redis.pipeline().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async secrets(id: string): Promise<Record<string, string>> {
