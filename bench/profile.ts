@@ -13,6 +13,7 @@ interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface Profile {
@@ -39,8 +40,32 @@ function where(url: string, line: number): string {
   return `${relative(REPO_ROOT, path)}:${line + 1}`;
 }
 
+const name = (cf: Node['callFrame']) => `${cf.functionName || '(anonymous)'} ${where(cf.url, cf.lineNumber)}`.trim();
+/** Node's own code and native functions say little alone: they are named with their nearest caller in a package or in ours. */
+const isOwnCode = (url: string) => url !== '' && !url.startsWith('node:');
+
+/** The functions with the most self time; a native or Node-internal one is named `fn ← its nearest caller of ours or a package's`. */
 export function topFunctions(p: Profile, n = 25): TopFunction[] {
   const byNode = new Map<number, Node>(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const label = new Map<number, string>();
+  const labelOf = (node: Node): string => {
+    let l = label.get(node.id);
+    if (l !== undefined) return l;
+    l = name(node.callFrame);
+    if (!isOwnCode(node.callFrame.url)) {
+      for (let up = parent.get(node.id); up !== undefined; up = parent.get(up)) {
+        const cf = byNode.get(up)!.callFrame;
+        if (isOwnCode(cf.url)) {
+          l = `${l} ← ${name(cf)}`;
+          break;
+        }
+      }
+    }
+    label.set(node.id, l);
+    return l;
+  };
   const self = new Map<string, number>();
   let total = 0;
   p.samples.forEach((id, i) => {
@@ -49,7 +74,7 @@ export function topFunctions(p: Profile, n = 25): TopFunction[] {
     if (!node) return;
     const cf = node.callFrame;
     if (cf.functionName === '(idle)' || cf.functionName === '(program)') return;
-    const key = `${cf.functionName || '(anonymous)'} ${where(cf.url, cf.lineNumber)}`.trim();
+    const key = labelOf(node);
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
