@@ -52,8 +52,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (r) => {
     for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
-  // Event data is serialized once per event for all its watchers (http/event-fanout.ts): a string is sent as is.
-  await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms, serializer: (d: unknown) => (typeof d === 'string' ? d : JSON.stringify(d)) });
+  await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
   registerErrorHandlers(app);
   await healthRoutes(app);

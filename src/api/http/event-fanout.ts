@@ -16,11 +16,13 @@
 import { FINAL_EVENTS, isFinished, type StoredEvent } from '../../core/model/job';
 import type { JobEventFeed, JobNews, JobStore } from '../../core/ports';
 
-/** An event as sent to clients: `data` is already JSON (sent as is, see app.ts's SSE serializer). */
+/** An event as sent to clients: `data` is already JSON, and `frame` the whole SSE message, made once for every watcher. */
 export interface WireEvent {
   id: string;
   event: string;
   data: string;
+  /** `id: …\nevent: …\ndata: …\n\n` (event data is JSON: one line). */
+  frame: Buffer;
 }
 
 /** Stream entry ids (`<ms>-<seq>`) in order. */
@@ -47,7 +49,10 @@ interface Watcher {
 
 const READ_BATCH = 1000;
 
-const wire = (e: StoredEvent): WireEvent => ({ id: e.id, event: e.type, data: JSON.stringify(e.data) });
+function wire(e: StoredEvent): WireEvent {
+  const data = JSON.stringify(e.data);
+  return { id: e.id, event: e.type, data, frame: Buffer.from(`id: ${e.id}\nevent: ${e.type}\ndata: ${data}\n\n`) };
+}
 
 /**
  * One job's reader: its events so far, and who watches them. It is fed by the

@@ -1,6 +1,5 @@
 /** Job status and its live event stream (docs/api.md#job-status, docs/api.md#events). */
 import type { FastifyInstance } from 'fastify';
-import type { SSEMessage } from '@fastify/sse';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import type { JobRecord } from '../../core/model/job';
@@ -126,22 +125,22 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
       reply.sse.onClose(() => sub.close());
       // A stream whose connection closed before it was set up ends at once.
       if (!reply.sse.isConnected) sub.close();
-      async function* stream(): AsyncGenerator<SSEMessage> {
-        try {
-          for (;;) {
-            const batch = await sub.next(limits.idleMs);
-            // Over: the final event was sent, the job is gone, the stream was idle, or the client left.
-            if (batch === null) return;
-            for (const e of batch) yield e;
-          }
-        } finally {
-          sub.close();
-          release();
-        }
-      }
+      // Each event's SSE message is made once for all its watchers (http/event-fanout.ts) and
+      // written as is; the events of one transition go out in one write.
+      reply.sse.sendHeaders();
       try {
-        await reply.sse.send(stream());
+        for (;;) {
+          const batch = await sub.next(limits.idleMs);
+          // Over: the final event was sent, the job is gone, the stream was idle, or the client left.
+          if (batch === null || !reply.sse.isConnected) return;
+          if (batch.length === 0) continue;
+          const raw = reply.raw;
+          raw.cork();
+          for (const e of batch) raw.write(e.frame);
+          raw.uncork();
+        }
       } finally {
+        sub.close();
         release();
       }
     },
