@@ -96,15 +96,14 @@ class JobReader {
     } else {
       // A feed that only wakes: each wake-up (or timeout) is a bare one.
       let alive = true;
-      this.stopFeed = () => (alive = false);
+      let wait: { promise: Promise<void>; cancel: () => void } | undefined;
+      this.stopFeed = () => {
+        alive = false;
+        wait?.cancel();
+      };
       void (async () => {
         while (alive && !this.ended) {
-          const wait = feed.waiter(this.id, this.deps.pollMs);
-          const stop = this.stopFeed!;
-          this.stopFeed = () => {
-            stop();
-            wait.cancel();
-          };
+          wait = feed.waiter(this.id, this.deps.pollMs);
           await wait.promise;
           if (alive) onNews(null);
         }
