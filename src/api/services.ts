@@ -44,6 +44,8 @@ declare module 'fastify' {
     ceod: ApiServices;
     /** The event streams open on this host (set by the jobs plugin). */
     ceodStreams?: import('./http/stream-limits').StreamLimits;
+    /** One reader per watched job, fanned out to its streams (set by the jobs plugin). */
+    ceodFanout?: import('./http/event-fanout').EventFanout;
     /** Method and URL of every route (HEAD excluded), in registration order. */
     ceodRoutes: readonly { method: string; url: string }[];
   }

@@ -10,6 +10,7 @@ import { addGroupMember, removeGroupMember } from './group-membership';
 import { subscribeList, unsubscribeList } from './list-membership';
 import { modifyMember } from './modify-member';
 import { renewMember } from './renew-member';
+import { renewMembers } from './renew-members';
 import { resetDatabasePassword } from './reset-database-password';
 import { resetPassword } from './reset-password';
 import { setPositions } from './set-positions';
@@ -17,6 +18,7 @@ import { setPositions } from './set-positions';
 const TYPES: JobType<any>[] = [
   createMember,
   renewMember,
+  renewMembers,
   modifyMember,
   resetPassword,
   deleteMember,

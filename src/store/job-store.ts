@@ -79,11 +79,9 @@ export class RedisJobStore implements JobStore {
       // index entries older than both have no record left.
       timeBound(Date.now() - this.opts.retentionMs - this.opts.lockTtlMs),
       idem ? `${idem.fingerprint} ${record.id}` : '',
+      this.key.channel(),
     )) as [string, string];
-    if (kind === 'created') {
-      await this.redis.publish(this.key.channel(), record.id);
-      return { kind };
-    }
+    if (kind === 'created') return { kind };
     if (kind === 'conflict') return { kind, existingId: value };
     const prior = parseIdem(value);
     return { kind: 'idempotent', existingId: prior.jobId, fingerprint: prior.fingerprint };
@@ -149,7 +147,10 @@ export class RedisJobStore implements JobStore {
   }
 
   async saveSecret(id: string, name: string, sealed: string): Promise<void> {
-    await this.redis.multi().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    // One round trip; no MULTI needed: should the expiry be lost, the job's final save sets it again.
+    const res = await this.redis.pipeline().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async secrets(id: string): Promise<Record<string, string>> {

@@ -80,6 +80,7 @@ const TABLE: Record<string, Row> = {
   'POST /api/members/:uid/pwreset': { path: (t) => `/api/members/${t.uid}/pwreset`, expect: { self: 403, other: 403, office: 202, syscom: 202 } },
   'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? t.doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/members/expire': { path: () => '/api/members/expire', body: () => ({ dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
+  'POST /api/members/renew': { path: () => '/api/members/renew', body: () => ({ uids: ['regular1'], terms: ['f2099'], dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
   'POST /api/groups': { path: () => '/api/groups', body: () => ({ cn: newUid(), description: 'Authz Club' }), expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'GET /api/groups': { path: () => '/api/groups?search=sys', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
   'GET /api/groups/:cn': { path: () => '/api/groups/syscom', expect: { self: 200, other: 200, office: 200, syscom: 200 } },

@@ -1,14 +1,14 @@
 /** Job listing, job status and its live event stream (docs/api.md#list-jobs, docs/api.md#job-status, docs/api.md#events). */
 import type { FastifyInstance } from 'fastify';
-import type { SSEMessage } from '@fastify/sse';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import { nameSchema } from '../../core/model/fields';
-import { FINAL_EVENTS, isFinished, type JobRecord, type JobState } from '../../core/model/job';
+import type { JobRecord, JobState } from '../../core/model/job';
 import { openSecret } from '../../core/secret-box';
 import { jobTypes } from '../../jobs/registry';
 import { type Caller, refuseUnless } from '../http/auth';
 import { defineRoute } from '../http/route';
+import { EventFanout } from '../http/event-fanout';
 import { StreamLimits } from '../http/stream-limits';
 import type { ApiServices } from '../services';
 
@@ -172,6 +172,10 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
   const c = api.ceod.config.ceod;
   const limits = new StreamLimits({ perPrincipal: c.sse_max_per_principal, total: c.sse_max_streams, idleMs: c.sse_idle_timeout_ms });
   api.decorate('ceodStreams', limits);
+  // One reader per job in this process, fanned out to every watcher (docs/api.md#events).
+  const fanout = new EventFanout({ store: api.ceod.store, feed: api.ceod.events, pollMs: c.sse_poll_ms });
+  api.decorate('ceodFanout', fanout);
+  api.addHook('onClose', async () => fanout.close());
 
   defineRoute(api, {
     method: 'GET',
@@ -181,60 +185,33 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
     params: idParams,
     options: { sse: 'only' },
     handler: async ({ params: { id }, caller, req, reply, services: s }) => {
-      await load(s, id, caller);
+      const { version } = await load(s, id, caller);
       const release = limits.acquire(caller.uid);
       const last = reply.sse.lastEventId ?? (req.query as { last_event_id?: string }).last_event_id ?? '0';
       const from = EVENT_ID.test(last) ? last : '0';
-      let closed = false;
-      reply.sse.onClose(() => {
-        closed = true;
-        release();
-      });
+      reply.sse.onClose(release);
       // The SSE plugin says keep-alive; a client that asked to close after this answer gets its way.
       if (/\bclose\b/i.test(String(req.headers.connection ?? ''))) reply.header('Connection', 'close');
-      const { store, events: feed } = s;
-      const pollMs = s.config.ceod.sse_poll_ms;
-      async function* stream(): AsyncGenerator<SSEMessage> {
-        let after = from;
-        let lastNews = Date.now();
-        try {
-          while (!closed) {
-            const wait = feed.waiter(id, pollMs); // registered before reading: nothing slips between
-            let events = await store.events(id, after);
-            if (events.length === 0) {
-              const record = await store.get(id);
-              // Gone (expired while we watched), or finished: the final event is in the
-              // stream (it is written with the record), so read once more and end.
-              if (!record || isFinished(record)) {
-                wait.cancel();
-                events = record ? await store.events(id, after) : [];
-                for (const e of events) yield { id: e.id, event: e.type, data: e.data };
-                return;
-              }
-              if (Date.now() - lastNews > limits.idleMs) {
-                wait.cancel();
-                return;
-              }
-            } else {
-              lastNews = Date.now();
-            }
-            for (const e of events) {
-              after = e.id;
-              yield { id: e.id, event: e.type, data: e.data };
-              if (FINAL_EVENTS.has(e.type)) {
-                wait.cancel();
-                return;
-              }
-            }
-            await wait.promise;
-          }
-        } finally {
-          release();
-        }
-      }
+      const sub = fanout.watch(id, from, version);
+      reply.sse.onClose(() => sub.close());
+      // A stream whose connection closed before it was set up ends at once.
+      if (!reply.sse.isConnected) sub.close();
+      // Each event's SSE message is made once for all its watchers (http/event-fanout.ts) and
+      // written as is; the events of one transition go out in one write.
+      reply.sse.sendHeaders();
       try {
-        await reply.sse.send(stream());
+        for (;;) {
+          const batch = await sub.next(limits.idleMs);
+          // Over: the final event was sent, the job is gone, the stream was idle, or the client left.
+          if (batch === null || !reply.sse.isConnected) return;
+          if (batch.length === 0) continue;
+          const raw = reply.raw;
+          raw.cork();
+          for (const e of batch) raw.write(e.frame);
+          raw.uncork();
+        }
       } finally {
+        sub.close();
         release();
       }
     },

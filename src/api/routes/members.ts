@@ -1,13 +1,13 @@
 /**
- * Member routes (docs/api.md#routes): create, read, list, renew, modify,
- * reset password, delete, expire.
+ * Member routes (docs/api.md#routes): create, read, list, renew (one or
+ * many), modify, reset password, delete, expire.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
-import { termSchema, uidSchema } from '../../core/model/fields';
+import { oneKindOfTerms, termSchema, termsSchema, uidSchema } from '../../core/model/fields';
 import { isClubAccount, type UserEntry } from '../../core/model/user';
-import { expiryThreshold, selectExpired } from '../../core/rules/expiry';
+import { expiryThreshold, selectExpired, selectLapsed } from '../../core/rules/expiry';
 import { assertNoPastTerms, assertNoTermClash } from '../../core/rules/renewal';
 import { assertShellAllowed } from '../../core/rules/shells';
 import { sortTerms, termOf } from '../../core/rules/terms';
@@ -16,6 +16,7 @@ import { deleteMember } from '../../jobs/delete-member';
 import { expireMembers } from '../../jobs/expire-members';
 import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
 import { renewMember, renewMemberPayload } from '../../jobs/renew-member';
+import { renewMembers } from '../../jobs/renew-members';
 import { resetPassword } from '../../jobs/reset-password';
 import type { ApiServices } from '../services';
 import { type Caller, refuseUnless } from '../http/auth';
@@ -24,6 +25,22 @@ import { objectBody, parseOr400 } from '../http/validation';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
 const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
+const renewManyBody = z
+  .object(
+    {
+      uids: z.array(uidSchema, { error: 'must be a list of uids' }).min(1, 'must hold at least one uid').max(100_000, 'must hold at most 100000 uids').optional(),
+      all_expired: z.literal(true, { error: 'must be true' }).optional(),
+      terms: termsSchema.optional(),
+      non_member_terms: termsSchema.optional(),
+      dry_run: z.boolean({ error: 'must be true or false' }).optional(),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .strict()
+  .superRefine(oneKindOfTerms)
+  .superRefine((b, ctx) => {
+    if (Boolean(b.uids) === Boolean(b.all_expired)) ctx.addIssue({ code: 'custom', path: ['uids'], message: 'give either uids or all_expired: true' });
+  });
 const listQuery = z
   .object({
     term: termSchema.optional(),
@@ -145,6 +162,33 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
       const uids = selectExpired(await s.ldap.listMembers(), threshold, s.config.shells.expired);
       if (c.body?.dry_run) return { dry_run: true, as_of: today.toISOString(), current_term: termOf(today), threshold, uids };
       return enqueue(c, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: () => 'expiry' });
+    },
+  });
+
+  // Bulk renewal: a read (the dry run, 200) and a write (202) in one route, as expiry.
+  defineRoute(api, {
+    method: 'POST',
+    url: '/members/renew',
+    access: 'syscom',
+    what: 'renew members in bulk',
+    body: renewManyBody,
+    handler: async (c) => {
+      const s = c.services;
+      const today = s.now();
+      const b = c.body;
+      assertNoPastTerms(b, today);
+      let uids: string[];
+      if (b.all_expired) {
+        uids = selectLapsed(await s.ldap.listMembers(), expiryThreshold(today, s.config.expiry.grace_days), s.config.shells.expired);
+      } else {
+        uids = [...new Set(b.uids)].sort();
+        const found = new Set((await s.ldap.getUsers(uids)).map((u) => u.uid));
+        const unknown = uids.filter((u) => !found.has(u));
+        if (unknown.length > 0) throw new PermanentError('NOT_FOUND', `no member ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'uids');
+      }
+      const terms = b.terms ? { terms: b.terms } : { non_member_terms: b.non_member_terms! };
+      if (b.dry_run) return { dry_run: true, as_of: today.toISOString(), ...terms, uids };
+      return enqueue(c, renewMembers, { uids, ...terms }, { subject: () => 'bulk renewal' });
     },
   });
 

@@ -14,7 +14,7 @@ import type { MemberDatabase } from './member-databases';
 export type { Authenticator, SpnegoResult } from './spnego';
 export type { Coordination, IdFloors } from './coordination';
 export type { HomeDirs } from './home-dirs';
-export type { JobEventFeed } from './job-events';
+export type { JobEventFeed, JobNews } from './job-events';
 export type { JobQueue } from './job-queue';
 export type { IdempotencyKey, JobListPage, JobListQuery, JobStore, SubmitOutcome } from './job-store';
 export type { Kadmin } from './kadmin';
