@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (issue 3, benchmarks): starts a private stack in .bench-stack
- * (base port 37000), the ceod API and four workers as processes, and runs the
+ * (base port 30000), the ceod API and four workers as processes, and runs the
  * scenarios, each against a baseline measured in the same run. Prints a table
  * and writes bench/results.json.
  *
@@ -69,7 +69,7 @@ const BULK_N = Number(flag('--bulk-n') ?? (QUICK ? 100 : 2000));
 const DB_N = Number(flag('--db-n') ?? (QUICK ? 24 : 200));
 const DB_LAT = QUICK ? 6 : 20;
 const STACK_DIR = resolve(REPO_ROOT, '.bench-stack');
-const BASE_PORT = Number(process.env.CEOD_BENCH_BASE_PORT ?? 37000);
+const BASE_PORT = Number(process.env.CEOD_BENCH_BASE_PORT ?? 30000);
 const TAG = `b${Date.now().toString(36).slice(-5)}`;
 
 const say = (s: string) => process.stdout.write(`[bench] ${s}\n`);

@@ -7,7 +7,7 @@ import { PermanentError, TransientError } from '../../src/core/errors';
 
 const EXPIRED = '/usr/local/bin/expired-account';
 const user = (uid: string, terms: string[], loginShell = '/bin/bash', extra: Partial<UserEntry> = {}): UserEntry => ({
-  dn: `uid=${uid}`, uid, cn: `C ${uid}`, uidNumber: 1, gidNumber: 1, homeDirectory: `/users/${uid}`, loginShell, terms, nonMemberTerms: [], positions: [], mailLocalAddresses: [], objectClasses: ['member'], ...extra,
+  dn: `uid=${uid}`, uid, cn: `C ${uid}`, uidNumber: 1, gidNumber: 1, homeDirectory: `/users/${uid}`, loginShell, terms, nonMemberTerms: [], positions: [], mailLocalAddresses: [], objectClasses: ['member'], impliedMemberships: [], ...extra,
 });
 
 function ctx(users: Record<string, UserEntry>, uids: string[], opts: { fail?: Record<string, Error>; nonMember?: boolean } = {}) {

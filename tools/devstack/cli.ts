@@ -22,7 +22,7 @@ const USAGE = `usage:
   cli.js down   --dir DIR
   cli.js status --dir DIR [--json]
 
-Base ports by convention: dev 17000, tests 27000, bench 37000 (see tools/devstack/ports.ts).
+Base ports by convention: dev 17000, tests 27000, bench 30000 (see tools/devstack/ports.ts).
 --redis sentinel: Redis as a master, a replica and three Sentinels (base port +379, +380, +381-383);
 the generated ceod configs then name the Sentinels and wait for the replica.`;
 
@@ -98,7 +98,7 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   let basePort = values['base-port'] !== undefined ? Number(values['base-port']) : undefined;
   if (basePort === undefined) basePort = readStackInfo(dir)?.basePort;
   if (basePort === undefined || !Number.isInteger(basePort)) {
-    throw new DevstackError('up: --base-port N is required for a new stack (dev 17000, tests 27000, bench 37000)');
+    throw new DevstackError('up: --base-port N is required for a new stack (dev 17000, tests 27000, bench 30000)');
   }
   const withCeod = values['with-ceod'] === true;
   const redis = (values.redis as string | undefined) ?? (readStackInfo(dir)?.redis.sentinel ? 'sentinel' : 'single');
