@@ -10,9 +10,10 @@
  *   store     ← core, config (types only)
  *   workers   ← core, jobs, store, config
  *   api       ← core, jobs, config; never workers, store, an adapter, BullMQ, ioredis or kerberos
+ *   cli       ← core (the `ceo` client: model, rules); it speaks to the API over HTTP only
  *   compose.ts, main.ts: everything (the composition root and the command)
  */
-const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|db|metrics';
+const ADAPTERS = 'ldap|krb5|mailman|mail|homedirs|mysql|postgresql|metrics';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -77,6 +78,27 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/core/', '^src/jobs/', '^src/config/', '^src/api/'] },
     },
     {
+      name: 'cli-is-a-client',
+      comment: 'The ceo command talks to the API over HTTP: it imports the core (model, rules) and itself, never the API, jobs, workers, store, config or an adapter.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: ['^src/core/', '^src/cli/'] },
+    },
+    {
+      name: 'cli-uses-no-server-library',
+      comment: 'The client needs no server library (its Kerberos client is its own; see server-clients-only-in-their-adapter).',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: 'node_modules/(ldapts|nodemailer|mysql2|pg|bullmq|ioredis|fastify|@fastify|pino)/' },
+    },
+    {
+      name: 'daemon-never-imports-the-cli',
+      comment: 'The client ships in dist/cli beside the daemon, but nothing of the daemon uses it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
       name: 'bullmq-only-in-the-engine',
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/workers/', '^src/compose\\.ts$'] },
@@ -90,9 +112,9 @@ module.exports = {
     },
     {
       name: 'server-clients-only-in-their-adapter',
-      comment: 'ldapts, kerberos, nodemailer, mysql2, pg: each only in the adapter that speaks to that server.',
+      comment: 'ldapts, kerberos, nodemailer, mysql2, pg: each only in the adapter that speaks to that server (and kerberos in the ceo client, whose SPNEGO client side it is).',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/(' + ADAPTERS + ')/'] },
+      from: { path: '^src/', pathNot: ['^src/(' + ADAPTERS + ')/', '^src/cli/'] },
       to: { path: 'node_modules/(ldapts|kerberos|nodemailer|mysql2|pg)/' },
     },
     {

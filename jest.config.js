@@ -1,6 +1,7 @@
 /**
- * Four projects: unit (no I/O), integration (one adapter against its real server), e2e (processes as a user starts them),
- * faults (stops servers of the shared stack: scripts/test.js runs it in its own invocation, --runInBand, after the others).
+ * Five projects: unit (no I/O), integration (one adapter against its real server), e2e (processes as a user starts them),
+ * faults (stops servers of the shared stack: scripts/test.js runs it in its own invocation, --runInBand, after the others),
+ * hosts (the stack as hosts in network namespaces, Redis behind Sentinel: needs root and ip; its own stack in .hosts-stack).
  */
 const common = {
   preset: 'ts-jest',
@@ -19,6 +20,7 @@ module.exports = {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], setupFiles: ['<rootDir>/test/setup/trust-stack-ca.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], setupFiles: ['<rootDir>/test/setup/trust-stack-ca.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'], setupFiles: ['<rootDir>/test/setup/trust-stack-ca.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
+    { ...common, displayName: 'hosts', testMatch: ['<rootDir>/test/hosts/**/*.test.ts'], setupFiles: ['<rootDir>/test/setup/trust-stack-ca.ts'], globalSetup: '<rootDir>/test/hosts/global-setup.ts', globalTeardown: '<rootDir>/test/hosts/global-teardown.ts' },
   ],
   testTimeout: 60000,
   // One worker: files that stop servers of the shared stack must never overlap.

@@ -4,11 +4,17 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, cp, mkdir, readdir } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
+import { createTransport } from 'nodemailer';
 import type { StackInfo } from '../tools/devstack';
+import { createConnection } from 'mysql2/promise';
+import { Client as PgClient, escapeIdentifier, escapeLiteral } from 'pg';
 import { createKadmin } from '../src/krb5/kadmin';
+import { grantPattern, nativePasswordHash } from '../src/mysql';
+import { scramVerifier } from '../src/postgresql';
+import { announcement, welcomeMail } from '../src/jobs/mail-templates';
 import { pool } from './http';
 
 export interface Rate {
@@ -125,4 +131,105 @@ export async function kadminSessionRate(info: StackInfo, tag: string, ops: numbe
   } finally {
     await k.close();
   }
+}
+
+/**
+ * Scenario 9's baseline: the statements ceod's database adapters send to make
+ * one member's database (the existence check, then the create), run natively
+ * one member after another over a single connection per server (mysql2, pg).
+ * Returns MySQL, PostgreSQL, and both together (databases per second).
+ */
+export async function databaseBaseline(info: StackInfo, tag: string, members: number): Promise<{ mysql: Rate; postgresql: Rate; both: Rate }> {
+  const my = await createConnection({ host: info.mysql.host, port: info.mysql.port, user: info.mysql.adminUser, password: info.mysql.adminPassword });
+  const pg = new PgClient({ host: info.postgres.host, port: info.postgres.port, user: info.postgres.adminUser, password: info.postgres.adminPassword, database: 'postgres' });
+  await pg.connect();
+  const mysqlOne = async (name: string) => {
+    const hash = nativePasswordHash(randomBytes(12).toString('base64url'));
+    await my.query(
+      'SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?) AS db, (SELECT COUNT(*) FROM mysql.user WHERE User = ?) AS users, (SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?) AS account',
+      [name, name, name, '%'],
+    );
+    await my.query('CREATE DATABASE IF NOT EXISTS ??', [name]);
+    await my.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY PASSWORD ?', [name, '%', hash]);
+    await my.query('ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [name, '%', hash]);
+    await my.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [grantPattern(name), name, '%']);
+  };
+  const pgOne = async (name: string) => {
+    const id = escapeIdentifier(name);
+    await pg.query('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS role, EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS database', [name]);
+    await pg.query(`CREATE ROLE ${id} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${escapeLiteral(scramVerifier(randomBytes(12).toString('base64url')))}`);
+    await pg.query(`GRANT ${id} TO CURRENT_USER`);
+    await pg.query(`CREATE DATABASE ${id} OWNER ${id}`);
+    await pg.query(`REVOKE ALL ON DATABASE ${id} FROM PUBLIC`);
+  };
+  try {
+    const mysql = await timed('MySQL database (mysql2, one connection)', members, 1, (i) => mysqlOne(`${tag}bm${i}`));
+    const postgresql = await timed('PostgreSQL database (pg, one connection)', members, 1, (i) => pgOne(`${tag}bp${i}`));
+    const seconds = mysql.seconds + postgresql.seconds;
+    return { mysql, postgresql, both: { name: 'MySQL + PostgreSQL database', ops: 2 * members, concurrency: 1, seconds, per_s: (2 * members) / seconds } };
+  } finally {
+    await my.end();
+    await pg.end();
+  }
+}
+
+/**
+ * Scenario 2's baseline: the eight operations of one create-member, called
+ * directly and in sequence from this one process, with the clients a careful
+ * script would keep open (one bound LDAP connection, one kadmin session, a
+ * pooled SMTP transport, fetch for Mailman): the People entry and the personal
+ * group, addprinc, mkdir + skeleton + chown, `.forward`, the welcome mail, the
+ * Mailman subscribe, the announcement. `run(i)` does member i and returns its ms.
+ */
+export async function directCreate(info: StackInfo, tag: string, firstNumber: number): Promise<{ run(i: number): Promise<number>; close(): Promise<void> }> {
+  const ldap = new Client({ url: info.ldap.url });
+  await ldap.bind(info.ldap.adminDn, info.ldap.adminPassword);
+  const kadmin = createKadmin({ kadminPath: 'kadmin', principal: info.krb5.adminPrincipal, keytab: info.krb5.adminKeytab, realm: info.realm, krb5Config: info.krb5.config, timeoutMs: 10_000 });
+  await kadmin.ping();
+  const smtp = createTransport({ pool: true, host: info.smtp.host, port: info.smtp.port, secure: false, maxConnections: 2 });
+  const from = `ceod@${info.baseDomain}`;
+  const mailmanAuth = `Basic ${Buffer.from(`${info.mailman.user}:${info.mailman.password}`).toString('base64')}`;
+  const listId = `csc-general.${info.mailman.listDomain}`;
+  return {
+    async run(i: number): Promise<number> {
+      const uid = `${tag}d${i}`;
+      const n = firstNumber + i;
+      const cn = `Bench ${uid}`;
+      const address = `${uid}@${info.baseDomain}`;
+      const t0 = process.hrtime.bigint();
+      await ldap.add(`uid=${uid},${info.ldap.usersBase}`, {
+        objectClass: ['top', 'account', 'posixAccount', 'shadowAccount', 'member'],
+        uid, cn, givenName: 'Bench', sn: uid, uidNumber: String(n), gidNumber: String(n),
+        homeDirectory: join(info.homeRoot, uid), loginShell: '/bin/bash', program: 'MATH', term: 'w2027',
+      });
+      await ldap.add(`cn=${uid},${info.ldap.groupsBase}`, {
+        objectClass: ['top', 'posixGroup', 'group'], cn: uid, gidNumber: String(n), description: `personal group of ${uid}`,
+      });
+      await kadmin.addPrincipal(uid, randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x'), { needChange: true });
+      const home = join(info.homeRoot, uid);
+      await mkdir(home, { mode: 0o755 });
+      await cp(info.skelDir, home, { recursive: true });
+      await chown(home, n, n);
+      for (const f of await readdir(home)) await chown(join(home, f), n, n);
+      await writeFile(join(home, '.forward'), `${uid}@example.org\n`, { mode: 0o644, flag: 'wx' });
+      await chown(join(home, '.forward'), n, n);
+      const welcome = welcomeMail({ uid, cn, domain: info.baseDomain });
+      await smtp.sendMail({ from, to: address, subject: welcome.subject, text: welcome.text });
+      const res = await fetch(`${info.mailman.url}/members`, {
+        method: 'POST',
+        headers: { authorization: mailmanAuth },
+        body: new URLSearchParams({ list_id: listId, subscriber: address, display_name: cn, pre_verified: 'true', pre_confirmed: 'true', pre_approved: 'true', send_welcome_message: 'false' }),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 201) throw new Error(`mailman subscribe: HTTP ${res.status}`);
+      const news = announcement({ uid, cn, program: 'MATH', terms: ['w2027'], nonMemberTerms: [] });
+      await smtp.sendMail({ from, to: `ceo@${info.baseDomain}`, subject: news.subject, text: news.text });
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    },
+    async close() {
+      smtp.close();
+      await kadmin.close();
+      await ldap.unbind();
+    },
+  };
 }

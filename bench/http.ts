@@ -4,6 +4,7 @@
  */
 import type http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 
 export interface Res {
   status: number;
@@ -131,3 +132,64 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const median = (v: number[]): number => percentile(v, 50);
+
+/** What a lean watcher saw: each event's id and when it arrived (Date.now()). */
+export interface Watched {
+  ids: string[];
+  arrivals: number[];
+}
+
+/**
+ * A lean SSE watcher for thousands of streams in one process: it keeps only
+ * each event's id and arrival time (the event data is read once, elsewhere),
+ * and resolves after a final event. `onOpen` fires with the response headers.
+ */
+export function watch(agent: https.Agent, base: string, path: string, headers: Record<string, string>, onOpen?: () => void): Promise<Watched> {
+  const url = new URL(path, base);
+  checkLocal(url);
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { headers: { ...headers, accept: 'text/event-stream' }, agent }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`SSE ${path}: HTTP ${res.statusCode}`));
+        return;
+      }
+      onOpen?.();
+      const seen: Watched = { ids: [], arrivals: [] };
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const now = Date.now();
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const id = /(?:^|\n)id: ?([^\n]*)/.exec(block)?.[1];
+          if (id === undefined) continue; // heartbeat / comment
+          seen.ids.push(id);
+          seen.arrivals.push(now);
+          const type = /(?:^|\n)event: ?([^\n]*)/.exec(block)?.[1];
+          if (type && FINAL.has(type)) {
+            req.destroy();
+            resolve(seen);
+            return;
+          }
+        }
+      });
+      res.on('end', () => resolve(seen));
+      res.on('error', reject);
+    });
+    req.on('error', (e) => reject(e));
+  });
+}
+
+/** The soft limit on open files of this process (Linux), or Infinity if unknown. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : Infinity;
+  } catch {
+    return Infinity;
+  }
+}

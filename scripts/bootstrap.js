@@ -100,9 +100,18 @@ function build() {
   run('npm', ['run', 'build:tools']);
 }
 
+/** Node 20.19 or later (package.json engines): the kerberos module and require(esm) need it. */
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    throw new Error(`Node ${process.versions.node} is too old: ceo needs Node 20.19 or later (package.json "engines"); install a newer Node and run this again`);
+  }
+}
+
 /** All three, exiting with a one-line message if one fails. */
 function bootstrap() {
   try {
+    checkNode();
     ensureDebianPackages();
     ensureNodeModules();
     build();
@@ -112,6 +121,6 @@ function bootstrap() {
   }
 }
 
-module.exports = { bootstrap, ensureDebianPackages, ensureNodeModules, build, DEBIAN_PACKAGES, DEBIAN_PACKAGES_NO_RECOMMENDS };
+module.exports = { bootstrap, checkNode, ensureDebianPackages, ensureNodeModules, build, DEBIAN_PACKAGES, DEBIAN_PACKAGES_NO_RECOMMENDS };
 
 if (require.main === module) bootstrap();

@@ -40,7 +40,7 @@ function anchors(doc) {
 
 const problems = [];
 let refs = 0;
-for (const file of [...files(join(ROOT, 'src')), ...files(join(ROOT, 'tools'))]) {
+for (const file of [...files(join(ROOT, 'src')), ...files(join(ROOT, 'tools')), join(ROOT, 'etc', 'ceod.example.ini'), join(ROOT, 'schema', 'csc.schema')]) {
   const text = readFileSync(file, 'utf8');
   const rel = relative(ROOT, file);
   for (const m of text.matchAll(/SPEC §\s*\d+/g)) problems.push(`${rel}: cites "${m[0]}", which is not in this repository: cite docs/ instead`);

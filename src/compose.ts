@@ -7,13 +7,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema';
 import type { Logger } from './core/log';
 import type { Role } from './core/model/roles';
 import { AllowList } from './core/allow-list';
-import type { Adapters, HomeDirs, Kadmin, Ldap, Mailer, Mailman } from './core/ports';
+import type { Adapters, DatabaseKind, HomeDirs, Kadmin, Ldap, Mailer, Mailman, MemberDatabase } from './core/ports';
 import { buildApp } from './api/app';
 import { createHomeDirs } from './homedirs';
 import { createKadmin, type KadminOptions } from './krb5/kadmin';
@@ -23,6 +23,9 @@ import { createMailer, type MailerOptions } from './mail';
 import { createMailman, type MailmanOptions } from './mailman';
 import { createPrometheusMetrics } from './metrics/prometheus';
 import { type MetricsServer, startMetricsServer } from './metrics/server';
+import { createMysql, type MysqlOptions } from './mysql';
+import { createPostgresql, type PostgresqlOptions } from './postgresql';
+import { guardConnection } from './store/connection-guard';
 import { RedisCoordination } from './store/coordination';
 import { EventHub } from './store/event-hub';
 import { keys } from './store/keys';
@@ -85,6 +88,23 @@ export function mailerOptions(config: Config): MailerOptions {
   return { host: s.host, port: s.port, secure: s.secure, from: s.from, timeoutMs: s.timeout_ms, maxConnections: s.max_connections };
 }
 
+/** The MySQL adapter's options, from `[mysql]` (which the caller has checked is there). */
+export function mysqlOptions(config: Config): MysqlOptions {
+  const m = config.mysql!;
+  return { host: m.host, port: m.port, user: m.admin_user, password: config.secrets.mysqlPassword ?? '', timeoutMs: m.timeout_ms, poolSize: m.pool_size };
+}
+
+/** The PostgreSQL adapter's options, from `[postgresql]`. */
+export function postgresqlOptions(config: Config): PostgresqlOptions {
+  const p = config.postgresql!;
+  return { host: p.host, port: p.port, user: p.admin_user, password: config.secrets.postgresqlPassword ?? '', timeoutMs: p.timeout_ms, poolSize: p.pool_size };
+}
+
+const DATABASE_ADAPTERS: Record<DatabaseKind, (config: Config) => MemberDatabase> = {
+  mysql: (config) => createMysql(mysqlOptions(config)),
+  postgresql: (config) => createPostgresql(postgresqlOptions(config)),
+};
+
 // --- adapters
 
 export interface BuiltAdapters extends Adapters {
@@ -96,11 +116,17 @@ export interface BuiltAdapters extends Adapters {
    * hold a request, and the mail step checks again anyway.
    */
   readonly optionalMailman?: Mailman;
+  /**
+   * Members' databases for reads outside the db role (the API checks whether
+   * one exists before it enqueues), where this host's config has the server's
+   * section; a short deadline (`[ceod] api_db_timeout_ms`) and one connection.
+   */
+  readonly optionalDatabases: Partial<Record<DatabaseKind, MemberDatabase>>;
   close(): Promise<void>;
 }
 
 /** Which role owns which adapter (docs/hosts-and-roles.md). The API process reads LDAP too. */
-const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail' } as const;
+const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail', mailer: 'mail', mysql: 'db', postgresql: 'db' } as const;
 
 /**
  * Builds the adapters a process needs. Each is made on first use, so an `fs`
@@ -108,7 +134,17 @@ const OWNER = { ldap: 'admin', kadmin: 'admin', homeDirs: 'fs', mailman: 'mail',
  * this host does not own is a bug, reported as such.
  */
 export function buildAdapters(config: Config, roles: readonly Role[], log?: Logger): BuiltAdapters {
-  const made: { ldap?: Ldap; kadmin?: Kadmin; homeDirs?: HomeDirs; mailman?: Mailman; mailer?: Mailer; readMailman?: Mailman } = {};
+  const made: {
+    ldap?: Ldap;
+    kadmin?: Kadmin;
+    homeDirs?: HomeDirs;
+    mailman?: Mailman;
+    mailer?: Mailer;
+    readMailman?: Mailman;
+    mysql?: MemberDatabase;
+    postgresql?: MemberDatabase;
+    readDatabases?: Partial<Record<DatabaseKind, MemberDatabase>>;
+  } = {};
   const guard = (name: keyof typeof OWNER) => {
     // The API process (no roles) reads LDAP for authorization and reads.
     if (name === 'ldap' && roles.length === 0) return;
@@ -136,14 +172,37 @@ export function buildAdapters(config: Config, roles: readonly Role[], log?: Logg
       guard('mailer');
       return (made.mailer ??= createMailer(mailerOptions(config)));
     },
+    get mysql() {
+      guard('mysql');
+      return (made.mysql ??= DATABASE_ADAPTERS.mysql(config));
+    },
+    get postgresql() {
+      guard('postgresql');
+      return (made.postgresql ??= DATABASE_ADAPTERS.postgresql(config));
+    },
     get optionalHomeDirs() {
       return existsSync(config.members.home_root) ? homeDirs() : undefined;
     },
     get optionalMailman() {
       return (made.readMailman ??= createMailman({ ...mailmanOptions(config), timeoutMs: Math.min(config.mailman.timeout_ms, config.ceod.api_mailman_timeout_ms) }));
     },
+    get optionalDatabases() {
+      if (made.readDatabases) return made.readDatabases;
+      const read: Partial<Record<DatabaseKind, MemberDatabase>> = {};
+      const timeoutMs = config.ceod.api_db_timeout_ms;
+      if (config.mysql) read.mysql = createMysql({ ...mysqlOptions(config), timeoutMs: Math.min(config.mysql.timeout_ms, timeoutMs), poolSize: 1 });
+      if (config.postgresql) read.postgresql = createPostgresql({ ...postgresqlOptions(config), timeoutMs: Math.min(config.postgresql.timeout_ms, timeoutMs), poolSize: 1 });
+      return (made.readDatabases = read);
+    },
     async close() {
-      await Promise.allSettled([made.ldap?.close(), made.kadmin?.close(), made.mailer?.close()]);
+      await Promise.allSettled([
+        made.ldap?.close(),
+        made.kadmin?.close(),
+        made.mailer?.close(),
+        made.mysql?.close(),
+        made.postgresql?.close(),
+        ...Object.values(made.readDatabases ?? {}).map((d) => d.close()),
+      ]);
     },
   };
 }
@@ -161,6 +220,10 @@ export function serverChecks(config: Config, adapters: Adapters): Record<string,
     checks[`Mailman REST at ${config.mailman.url}`] = () => adapters.mailman.ping();
     checks[`SMTP at ${config.smtp.host}:${config.smtp.port}`] = () => adapters.mailer.ping();
   }
+  if (roles.includes('db')) {
+    checks[`MySQL at ${config.mysql!.host}:${config.mysql!.port} as ${config.mysql!.admin_user}`] = () => adapters.mysql.ping();
+    checks[`PostgreSQL at ${config.postgresql!.host}:${config.postgresql!.port} as ${config.postgresql!.admin_user}`] = () => adapters.postgresql.ping();
+  }
   return checks;
 }
 
@@ -168,16 +231,73 @@ export function serverChecks(config: Config, adapters: Adapters): Record<string,
 
 export type RedisPurpose = 'worker' | 'producer' | 'subscriber';
 
-/** A Redis connection (not yet connected: `lazyConnect`). */
+/**
+ * Where Redis is, for logs and error messages: the URL, or the Sentinels and
+ * the master's name. Never credentials.
+ */
+export function redisEndpoint(config: Config): string {
+  const r = config.redis;
+  if (r.sentinels) return `Sentinel ${r.sentinel_name} via ${r.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  return redactUrl(r.url!);
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'redis (unparseable url)';
+  }
+}
+
+/** Server replies that mean "not the writable master right now": reconnect (to whatever Sentinel names) and send again. */
+const NOT_MASTER_RE = /^(READONLY|UNBLOCKED|MASTERDOWN)\b/;
+
+/**
+ * A Redis connection (not yet connected: `lazyConnect`): to `[redis] url`, or
+ * through the Sentinels to whichever server they name as master. Every
+ * connection of the process is made here (the job store, BullMQ's queues and
+ * workers, which duplicate it, the SSE subscriber), so each follows a failover:
+ * a lost master closes the socket and ioredis reconnects through the
+ * Sentinels; a master turned replica under a client (`READONLY`, or
+ * `UNBLOCKED` for a blocked command) makes it reconnect and resend.
+ */
 export function redisConnection(config: Config, purpose: RedisPurpose): Redis {
-  return new IORedis(config.redis.url, {
-    ...(config.redis.username ? { username: config.redis.username } : {}),
+  const r = config.redis;
+  const common: RedisOptions = {
+    ...(r.username ? { username: r.username } : {}),
     password: config.secrets.redisPassword,
     // Workers are patient (BullMQ requires null here); producers fail fast so the API can answer 503.
     maxRetriesPerRequest: purpose === 'producer' ? 2 : null,
     connectTimeout: 5000,
     lazyConnect: true,
     connectionName: `ceod-${purpose}`,
+    // 2: reconnect, then send the failed command again (to the new master).
+    reconnectOnError: (err) => (NOT_MASTER_RE.test(err.message) ? 2 : false),
+  };
+  if (!r.sentinels) return new IORedis(r.url!, common);
+  return new IORedis({
+    ...common,
+    sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: r.sentinel_name,
+    role: 'master',
+    ...(r.sentinel_username ? { sentinelUsername: r.sentinel_username } : {}),
+    ...(config.secrets.sentinelPassword ? { sentinelPassword: config.secrets.sentinelPassword } : {}),
+    // Not ioredis's failoverDetector: on a +switch-master that lands while the
+    // client is asking the Sentinels (it is, right after its master died), its
+    // disconnect makes the connect fail and parks the client in `end` for good
+    // (found by test/hosts/sentinel.test.ts: an API answering 503 for ever).
+    // A dead master closes the sockets anyway, and Sentinel closes the clients
+    // of a master it demotes.
+    failoverDetector: false,
+    // While no Sentinel answers: ask again every 0.1-1 s, forever (the process's
+    // retryStrategy is what gives up, never this).
+    sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
+    sentinelCommandTimeout: 2000,
+    // The Sentinels name the master by the address it announces; nothing to translate.
+    updateSentinels: true,
   });
 }
 
@@ -187,11 +307,10 @@ export function redisServices(config: Config, redis: Redis, log?: Logger) {
   const retentionMs = c.job_retention_hours * 3600_000;
   const prefix = config.redis.prefix;
   return {
-    store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000 }),
+    store: new RedisJobStore(redis, { prefix, retentionMs, lockTtlMs: c.lock_ttl_hours * 3600_000, idempotencyTtlMs: c.idempotency_ttl_hours * 3600_000, waitReplicas: config.redis.wait_replicas, waitTimeoutMs: config.redis.wait_timeout_ms }),
     queue: new BullmqQueue(redis, { prefix, attempts: c.step_attempts, retentionMs }),
     coordination: new RedisCoordination(redis, { prefix, mutex: { ttlMs: c.mutex_ttl_ms, waitMs: c.mutex_wait_ms }, idFloorTtlMs: c.id_floor_ttl_ms, log }),
-    // Generations outlive the longest session a config may allow (24 h).
-    sessions: new RedisSessions(redis, { prefix, maxSessionTtlS: 86_400 }),
+    sessions: new RedisSessions(redis, { prefix }),
   };
 }
 
@@ -215,7 +334,7 @@ export async function checkServers(checks: Record<string, () => Promise<void>>, 
 }
 
 const redisCheck = (config: Config, redis: Redis) => ({
-  [`Redis at ${config.redis.url}`]: async () => {
+  [`Redis at ${redisEndpoint(config)}`]: async () => {
     if (redis.status === 'wait') await redis.connect();
     await redis.ping();
   },
@@ -230,6 +349,7 @@ export interface Service {
 export async function composeApi(config: Config, log: Logger, opts: { waitMs: number; now?: () => Date }): Promise<Service & { app: FastifyInstance }> {
   const producer = redisConnection(config, 'producer');
   const subscriber = redisConnection(config, 'subscriber');
+  const guards = [guardConnection(producer, log, 'producer'), guardConnection(subscriber, log, 'subscriber')];
   const adapters = buildAdapters(config, [], log);
   const ldap = adapters.ldap;
   await checkServers({ ...redisCheck(config, producer), [`LDAP at ${config.ldap.url}`]: () => ldap.ping() }, log, opts.waitMs);
@@ -248,6 +368,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     sessions,
     homeDirs: adapters.optionalHomeDirs,
     mailman: adapters.optionalMailman,
+    databases: adapters.optionalDatabases,
     log,
     authenticate: spnegoAuthenticator(config.kerberos.service_principal),
     metrics,
@@ -260,11 +381,12 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
     app,
     async stop() {
       // Stop accepting, end event streams, drain requests in flight, then let go of Redis.
+      for (const g of guards) g.stop();
       const closing = app.close();
       await events.stop();
       await closing;
       await queue.close();
-      await ldap.close();
+      await adapters.close();
       producer.disconnect();
       subscriber.disconnect();
     },
@@ -278,6 +400,7 @@ export async function composeApi(config: Config, log: Logger, opts: { waitMs: nu
  */
 export async function composeWorker(config: Config, log: Logger, opts: { waitMs: number }): Promise<Service & { runner: Runner; metricsServer?: MetricsServer }> {
   const connection = redisConnection(config, 'worker');
+  const guard = guardConnection(connection, log, 'worker');
   const adapters = buildAdapters(config, config.ceod.roles, log);
   await checkServers({ ...redisCheck(config, connection), ...serverChecks(config, adapters) }, log, opts.waitMs);
   const { store, queue, coordination, sessions } = redisServices(config, connection, log);
@@ -289,6 +412,7 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
   try {
     if (listen) metricsServer = await startMetricsServer({ ...listen, metrics, allow: new AllowList(config.ceod.metrics_allow), log });
   } catch (e) {
+    guard.stop();
     await queue.close();
     await adapters.close();
     connection.disconnect();
@@ -300,6 +424,7 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
     runner,
     metricsServer,
     async stop() {
+      guard.stop();
       await runner.stop(config.ceod.shutdown_grace_ms);
       await metricsServer?.close();
       await queue.close();

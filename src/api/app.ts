@@ -13,8 +13,10 @@ import { enforceAccess, makeAuthHook, refuseUnless, RoleCache } from './http/aut
 import { registerBodyParsers } from './http/body';
 import { makeCrossSiteHook } from './http/cross-site';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './http/errors';
+import { dropForwardedCredentials } from './http/forwarded-credentials';
 import type { RegisteredRoute } from './http/openapi';
 import { deriveSessionKey } from './http/session';
+import { databaseRoutes } from './routes/databases';
 import { docsRoutes } from './routes/docs';
 import { groupRoutes } from './routes/groups';
 import { healthRoutes } from './routes/health';
@@ -68,6 +70,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
+  // First of all: a forwarded TGT is never seen past this point.
+  app.addHook('onRequest', dropForwardedCredentials);
   await app.register(fastifySse, { heartbeatInterval: c.sse_heartbeat_ms });
   registerBodyParsers(app);
   registerErrorHandlers(app);
@@ -86,7 +90,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       api.addHook('onRequest', crossSite);
       api.addHook('onRequest', auth);
       api.addHook('preHandler', enforceAccess);
-      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, jobRoutes]) await api.register(plugin);
+      for (const plugin of [memberRoutes, groupRoutes, positionRoutes, mailmanRoutes, databaseRoutes, jobRoutes]) await api.register(plugin);
     },
     { prefix: '/api' },
   );

@@ -7,7 +7,7 @@
 import type { FastifyPluginCallback } from 'fastify';
 import type { Config } from '../config/schema';
 import type { Logger } from '../core/log';
-import type { Authenticator, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, Metrics, SessionRegistry } from '../core/ports';
+import type { Authenticator, DatabaseKind, HomeDirs, JobEventFeed, JobQueue, JobStore, Ldap, Mailman, MemberDatabase, Metrics, SessionRegistry } from '../core/ports';
 
 export interface ApiDeps {
   config: Config;
@@ -21,6 +21,8 @@ export interface ApiDeps {
   homeDirs?: HomeDirs;
   /** For checking that a list exists before a subscription is enqueued; optional (the mail step checks too). */
   mailman?: Mailman;
+  /** For checking whether a member's database exists before a create or reset is enqueued, where the host has the server's section; optional (the job checks too). */
+  databases?: Partial<Record<DatabaseKind, MemberDatabase>>;
   log: Logger;
   authenticate: Authenticator;
   /** Today, for term checks; injectable so no test depends on the real date. */
@@ -54,6 +56,8 @@ declare module 'fastify' {
     ceod: ApiServices;
     /** The event streams open on this host (set by the jobs plugin). */
     ceodStreams?: import('./http/stream-limits').StreamLimits;
+    /** One reader per watched job, fanned out to its streams (set by the jobs plugin). */
+    ceodFanout?: import('./http/event-fanout').EventFanout;
     /** Every route (HEAD excluded), in registration order, with its documentation. */
     ceodRoutes: readonly import('./http/openapi').RegisteredRoute[];
   }

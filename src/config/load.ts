@@ -50,12 +50,25 @@ export function resolveSecrets(c: RawConfig, env: NodeJS.ProcessEnv = process.en
   const mailmanPassword = readSecret('mailman.password_file', SECRET_ENV.mailmanPassword, c.mailman.password_file, env);
   if (!mailmanPassword) throw new ConfigError(`mailman.password_file: required (or set ${SECRET_ENV.mailmanPassword})`);
   const redisPassword = readSecret('redis.password_file', SECRET_ENV.redisPassword, c.redis.password_file, env);
+  const sentinelPassword = readSecret('redis.sentinel_password_file', SECRET_ENV.sentinelPassword, c.redis.sentinel_password_file, env);
   const keyText = readSecret('ceod.secrets_key_file', SECRET_ENV.secretsKey, c.ceod.secrets_key_file, env);
   const secretsKey = Buffer.from(keyText ?? '', 'base64');
   if (secretsKey.length !== 32) {
     throw new ConfigError('ceod.secrets_key_file: must hold 32 bytes, base64-encoded (openssl rand -base64 32)');
   }
-  return { ldapBindPassword, mailmanPassword, redisPassword, secretsKey, ...tlsFiles(c) };
+  const secrets: Secrets = { ldapBindPassword, mailmanPassword, redisPassword, ...(sentinelPassword ? { sentinelPassword } : {}), secretsKey, ...tlsFiles(c) };
+  // Each database section needs its admin's password; without the section, none is read.
+  for (const [section, key] of [
+    ['mysql', 'mysqlPassword'],
+    ['postgresql', 'postgresqlPassword'],
+  ] as const) {
+    const server = c[section];
+    if (!server) continue;
+    const value = readSecret(`${section}.password_file`, SECRET_ENV[key], server.password_file, env);
+    if (!value) throw new ConfigError(`${section}.password_file: required (or set ${SECRET_ENV[key]})`);
+    secrets[key] = value;
+  }
+  return secrets;
 }
 
 /**

@@ -30,6 +30,38 @@ const listen = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 one). */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(s.slice(i + 1)) };
+  })
+  .refine((a) => a.port >= 1 && a.port <= 65535, 'port must be 1-65535');
+
+/** A host name or address members connect to: it is written into their info files, one line each. */
+const hostName = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.:-]*[A-Za-z0-9])?$/, 'must be a host name or address');
+
+/** A member-database server ([mysql], [postgresql]): how ceod reaches it, and what members are told. */
+const databaseServer = (defaultPort: number) =>
+  z
+    .object({
+      /** Where ceod reaches the server (often localhost on the db host). */
+      host: hostName,
+      port: port.default(defaultPort),
+      /** The admin account ceod logs in as: it creates and drops members' databases and users. */
+      admin_user: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'letters, digits, ., - and _ only'),
+      password_file: absPath.optional(),
+      /** The host name members connect to, written in their info file. */
+      hostname: hostName,
+      /** Deadline of one operation (connecting included). */
+      timeout_ms: int.positive().default(10_000),
+      /** Connections ceod keeps open to the server at most. */
+      pool_size: int.positive().max(64).default(4),
+    })
+    .strict();
+
 const idRange = z
   .object({ min_id: int.positive(), max_id: int.positive() })
   .refine((r) => r.min_id <= r.max_id, { message: 'min_id must not exceed max_id', path: ['max_id'] });
@@ -65,6 +97,10 @@ export const configSchema = z
         step_timeout_ms: int.positive().default(120_000),
         /** The reconciler looks at unfinished jobs whose record has not changed for this long. */
         reconcile_idle_ms: int.positive().default(60_000),
+        /** How often each worker process checks its queue workers (watchdog: docs/ARCHITECTURE.md#the-worker-watchdog); 0 turns it off. */
+        watchdog_interval_ms: int.min(0).default(5000),
+        /** A queue worker whose connection ended, or that took no job for this long while jobs waited and it had a free slot, is recreated. */
+        watchdog_stuck_ms: int.positive().default(30_000),
         /** Members a bulk step (expire) works on at once. */
         bulk_concurrency: int.positive().max(256).default(8),
         /** The cross-host mutex (uid numbers) expires this long after its holder stops renewing it. */
@@ -111,6 +147,8 @@ export const configSchema = z
         home_timeout_ms: int.positive().default(60_000),
         /** Deadline of the API's own Mailman reads (does a list exist?); an unreachable Mailman must not hold a request. */
         api_mailman_timeout_ms: int.positive().default(3000),
+        /** Deadline of the API's own database reads (does the member's database exist?), where the host has [mysql] / [postgresql]. */
+        api_db_timeout_ms: int.positive().default(3000),
         /** Lifetime of the session cookie issued after a SPNEGO handshake; 0 turns cookies off. */
         session_ttl_seconds: int.min(0).max(86400).default(600),
         /** Mark the session cookie Secure (clients send it only over https, or to localhost). */
@@ -155,13 +193,29 @@ export const configSchema = z
       .strict(),
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        /** One Redis server; or `sentinels` instead. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        /** Redis behind Sentinel: the Sentinels to ask for the master (`host:port,…`); every connection follows a failover. */
+        sentinels: csv.pipe(z.array(hostPort).min(1, 'at least one host:port')).optional(),
+        /** The master's name as the Sentinels know it (`sentinel monitor <name> …`). */
+        sentinel_name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').default('ceod'),
+        /** The ACL user to log in to the Sentinels as, when they require one. */
+        sentinel_username: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').optional(),
+        sentinel_password_file: absPath.optional(),
         /** The ACL user ceod connects as (Redis 6+); the default user when absent. */
         username: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _ only').optional(),
         password_file: absPath.optional(),
         prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, - and _ only').default('ceod'),
+        /** The API answers 202 only once this many replicas hold the new job (Redis WAIT); 0: no wait. */
+        wait_replicas: int.min(0).max(16).default(0),
+        /** How long the API waits for those replicas; short of them, it answers 503 (the job may still run: retry with the same Idempotency-Key). */
+        wait_timeout_ms: int.positive().max(60_000).default(1000),
       })
-      .strict(),
+      .strict()
+      .superRefine((r, ctx) => {
+        if (!r.url && !r.sentinels) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required (or sentinels)' });
+        if (r.url && r.sentinels) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'give url or sentinels, not both' });
+      }),
     members: idRange.and(
       z.object({ home_root: absPath, skel: absPath.optional() }),
     ),
@@ -237,11 +291,20 @@ export const configSchema = z
         }
       })
       .optional(),
+    /** Members' MySQL (MariaDB) databases: required on a db host, optional elsewhere (an API host with it checks before enqueueing). */
+    mysql: databaseServer(3306).optional(),
+    /** Members' PostgreSQL databases: as [mysql]. */
+    postgresql: databaseServer(5432).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.ceod.roles.length === 0 && !c.ceod.api_listen) {
       ctx.addIssue({ code: 'custom', path: ['ceod', 'roles'], message: 'a host needs at least one role or api_listen' });
+    }
+    if (c.ceod.roles.includes('db')) {
+      for (const section of ['mysql', 'postgresql'] as const) {
+        if (!c[section]) ctx.addIssue({ code: 'custom', path: [section], message: `a host with the db role needs a [${section}] section` });
+      }
     }
   });
 
@@ -251,8 +314,11 @@ export type RawConfig = z.infer<typeof configSchema>;
 export const SECRET_ENV = {
   ldapBindPassword: 'CEOD_LDAP_BIND_PASSWORD',
   redisPassword: 'CEOD_REDIS_PASSWORD',
+  sentinelPassword: 'CEOD_REDIS_SENTINEL_PASSWORD',
   mailmanPassword: 'CEOD_MAILMAN_PASSWORD',
   secretsKey: 'CEOD_SECRETS_KEY',
+  mysqlPassword: 'CEOD_MYSQL_PASSWORD',
+  postgresqlPassword: 'CEOD_POSTGRESQL_PASSWORD',
 } as const;
 
 /** Secrets resolved at start; kept apart from the config so logging the config never leaks them. */
@@ -261,9 +327,15 @@ export interface Secrets {
   tls?: { cert: Buffer; key: Buffer };
   ldapBindPassword: string;
   redisPassword?: string;
+  /** The Sentinels' password (`[redis] sentinel_password_file`), when they require one. */
+  sentinelPassword?: string;
   mailmanPassword: string;
   /** 32-byte key that encrypts secrets (initial passwords) in job results. */
   secretsKey: Buffer;
+  /** The MySQL admin's password, when the config has a [mysql] section. */
+  mysqlPassword?: string;
+  /** The PostgreSQL admin's password, when the config has a [postgresql] section. */
+  postgresqlPassword?: string;
 }
 
 export interface Config extends RawConfig {

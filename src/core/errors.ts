@@ -1,7 +1,7 @@
 /**
  * What a failure means, decided once at the edge where it happens.
  *
- * Adapters (LDAP, Kerberos, Mailman, mail, home dirs) translate their server's
+ * Adapters (LDAP, Kerberos, Mailman, mail, home dirs, MySQL, PostgreSQL) translate their server's
  * answers into a `PermanentError` (retrying cannot help: conflict, invalid data,
  * refused) or a `TransientError` (server down, timeout). Job code never parses
  * stderr or LDAP result codes. The runner decides by `name` and `code`, never by
@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   MAILMAN_NO_SUCH_LIST: 404,
   MAILMAN_REFUSED: 502,
   MAIL_REFUSED: 502,
+  /** A member database (or its user) of that name already exists. */
+  DB_EXISTS: 409,
+  /** No member database (or no user) of that name. */
+  DB_NO_SUCH_DATABASE: 404,
+  /** The database server refused: access denied, a bad identifier, dependent objects. */
+  DB_REFUSED: 502,
   UID_RANGE_EXHAUSTED: 507,
   JOB_STALLED: 500,
   UNKNOWN_JOB_TYPE: 500,
@@ -55,7 +61,11 @@ export const ERROR_CODES = {
   KRB5_UNAVAILABLE: 503,
   MAILMAN_UNAVAILABLE: 503,
   MAIL_UNAVAILABLE: 503,
+  /** A database server down, out of connections, or a deadlock / lock timeout. */
+  DB_UNAVAILABLE: 503,
   REDIS_UNAVAILABLE: 503,
+  /** A job written to the Redis master that not enough replicas confirmed in time (`[redis] wait_replicas`). */
+  REDIS_NOT_REPLICATED: 503,
   FS_BUSY: 503,
   TIMEOUT: 504,
   LOCK_BUSY: 503,
@@ -72,6 +82,14 @@ export interface CeoErrorOptions {
   serverCode?: number | string;
   /** The job holding a resource, for a 409. */
   jobId?: string;
+  /** Every invalid field of a bad request, the first being `field`'s. */
+  fields?: readonly FieldIssue[];
+}
+
+/** One invalid field of a request and what is wrong with it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
 }
 
 /** Base of every classified error: a stable code and a message safe to show. */
@@ -79,6 +97,7 @@ export abstract class CeoError extends Error {
   abstract readonly permanent: boolean;
   readonly serverCode?: number | string;
   readonly jobId?: string;
+  readonly fields?: readonly FieldIssue[];
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -88,6 +107,7 @@ export abstract class CeoError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     if (opts.serverCode !== undefined) this.serverCode = opts.serverCode;
     if (opts.jobId !== undefined) this.jobId = opts.jobId;
+    if (opts.fields !== undefined) this.fields = opts.fields;
   }
 }
 
@@ -160,7 +180,14 @@ export function classify(err: unknown): ErrorInfo {
  * (the API's producer, `maxRetriesPerRequest` small) rejects with these.
  */
 function isRedisConnectionError(name: unknown, message: string): boolean {
-  return name === 'MaxRetriesPerRequestError' || /^(Connection is closed\.?|Stream isn't writeable and enableOfflineQueue options is false)$/.test(message);
+  if (name === 'MaxRetriesPerRequestError') return true;
+  if (/^(Connection is closed\.?|Stream isn't writeable and enableOfflineQueue options is false)$/.test(message)) return true;
+  // Behind Sentinel, while no Sentinel answers (ioredis's connect error).
+  if (/^All sentinels are unreachable/.test(message)) return true;
+  // Server replies during a failover: a master with too few replicas
+  // (`min-replicas-to-write`), a master turned replica, one still loading its
+  // data. A reply error, possibly wrapped by a script's error (`…script: …`).
+  return name === 'ReplyError' && /(^|\s)(NOREPLICAS|READONLY|LOADING|MASTERDOWN|UNBLOCKED|TRYAGAIN)\b/.test(message);
 }
 
 /** HTTP status for an error code; 500 for codes this table does not know. */

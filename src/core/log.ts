@@ -28,13 +28,21 @@ const REDACT = [
   '*.headers["set-cookie"]',
   'res.headers["set-cookie"]',
   'keytab',
+  // A forwarded Kerberos TGT the original client sends (X-KRB5-CRED): a credential, never logged.
+  'req.headers["x-krb5-cred"]',
+  'headers["x-krb5-cred"]',
+  '*.headers["x-krb5-cred"]',
+  '["x-krb5-cred"]',
+  '*["x-krb5-cred"]',
 ];
 
-export function createLogger(opts: { level?: string; host: string; process: string }): Logger {
-  return pino({
+/** A logger; `destination` (default stdout) lets tests read what would be written. */
+export function createLogger(opts: { level?: string; host: string; process: string; destination?: pino.DestinationStream }): Logger {
+  const options = {
     level: opts.level ?? 'info',
     base: { host: opts.host, proc: opts.process, pid: process.pid },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -33,6 +33,9 @@ export interface HomeDirsOptions {
 
 const MAX_FORWARD_BYTES = 64 * 1024;
 
+/** A private file's name in a home: a plain name, never a path, never hidden, never ours (`.ceod-…`). */
+export const PRIVATE_FILE_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY, O_RDONLY, O_DIRECTORY, O_NONBLOCK } = constants;
 
 async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
@@ -227,6 +230,54 @@ export function createHomeDirs(opts: HomeDirsOptions = {}): HomeDirs {
               }
               throw e;
             }
+          }
+          await dir.sync();
+        } finally {
+          await dir.close();
+        }
+      });
+    },
+
+    writePrivateFile(root, name, uidNumber, gidNumber, file, content) {
+      return op(`write ~${name}/${file}`, async () => {
+        const home = homePath(root, name);
+        checkOwner(uidNumber, gidNumber);
+        if (typeof file !== 'string' || !PRIVATE_FILE_NAME.test(file)) {
+          throw new PermanentError('INVALID_PAYLOAD', `invalid file name ${JSON.stringify(String(file)).slice(0, 80)}`);
+        }
+        const dir = await openHome(home, uidNumber);
+        try {
+          const target = path.join(home, file);
+          const old = `${target}.old`;
+          // A symlink at either name is refused, never followed (nor renamed over: the user is told).
+          for (const p of [target, old]) {
+            const st = await lstatOrNull(p);
+            if (st && !st.isFile()) throw new PermanentError('HOME_UNSAFE_PATH', `${p} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: remove it and try again`);
+          }
+          const tmp = path.join(home, `.${file}.ceod-${randomBytes(6).toString('hex')}`);
+          // O_EXCL|O_NOFOLLOW: a fresh file of ours, never something planted at that name.
+          const fh = await fs.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+          try {
+            try {
+              await fh.writeFile(content);
+              await fh.chown(uidNumber, gidNumber);
+              await fh.chmod(0o600);
+              await fh.sync();
+            } finally {
+              await fh.close();
+            }
+            // rename moves a directory entry, never what a link points to; a file that
+            // turned into something else since the check fails here and is refused.
+            await fs.rename(target, old).catch((e: NodeJS.ErrnoException) => {
+              if (e.code !== 'ENOENT') throw e;
+            });
+            await fs.rename(tmp, target);
+          } catch (e) {
+            await fs.unlink(tmp).catch(() => undefined); // our own temp file; the error that matters is `e`
+            if (['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) {
+              throw new PermanentError('HOME_UNSAFE_PATH', `${target} or ${old} is a directory`);
+            }
+            throw e;
           }
           await dir.sync();
         } finally {

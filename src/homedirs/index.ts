@@ -1,3 +1,3 @@
 /** Home directories and ~/.forward on the file server. */
-export { createHomeDirs, type HomeDirsOptions } from './home-dirs';
+export { createHomeDirs, PRIVATE_FILE_NAME, type HomeDirsOptions } from './home-dirs';
 export { homePath, checkOwner, classifyFsError, HOME_NAME } from './paths';

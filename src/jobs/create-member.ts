@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { hasCode, PermanentError, TransientError } from '../core/errors';
 import { forwardingSchema, oneKindOfTerms, personNameSchema, programSchema, termsSchema, uidSchema } from '../core/model/fields';
 import { memberAddress } from '../core/model/names';
+import { namesFromCn } from '../core/model/user';
 import { sortTerms } from '../core/rules/terms';
 import { generatePassword } from '../core/secret-box';
 import { announcement, welcomeMail } from './mail-templates';
@@ -19,15 +20,22 @@ export const createMemberPayload = z
   .object({
     uid: uidSchema,
     cn: personNameSchema,
-    given_name: personNameSchema,
-    sn: personNameSchema,
+    // Optional, as the original client sends neither: derived from cn (namesFromCn).
+    given_name: personNameSchema.optional(),
+    sn: personNameSchema.optional(),
     program: programSchema.optional(),
     terms: termsSchema.optional(),
     non_member_terms: termsSchema.optional(),
     forwarding_addresses: forwardingSchema.optional(),
   })
   .strict()
-  .superRefine(oneKindOfTerms);
+  .superRefine(oneKindOfTerms)
+  .transform((p) => {
+    // Each one absent is derived from cn; one given is never replaced.
+    const derived = namesFromCn(p.cn);
+    const given_name = p.given_name ?? derived.givenName;
+    return { ...p, sn: p.sn ?? derived.sn, ...(given_name === undefined ? {} : { given_name }) };
+  });
 
 export type CreateMemberPayload = z.infer<typeof createMemberPayload>;
 

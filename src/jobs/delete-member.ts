@@ -1,6 +1,6 @@
 /**
  * Delete a member (docs/jobs.md#delete_member): unsubscribe from all lists (mail), delete the home
- * directory (fs), the principal, the personal group, the user's memberships of
+ * directory (fs), the member's MySQL and PostgreSQL databases and users (db), the principal, the personal group, the user's memberships of
  * other groups (so no group names a user who is gone) and the user (admin).
  * Every step is delete-if-present, so a half-existing account (principal
  * removed by hand, home already gone) is cleaned up without error, and a
@@ -26,6 +26,14 @@ async function unsubscribeAll(ctx: Ctx) {
 async function deleteHome(ctx: Ctx) {
   const removed = await ctx.adapters.homeDirs.remove(ctx.config.members.home_root, ctx.payload.uid);
   return { result: { home_removed: removed } };
+}
+
+async function dropMysql(ctx: Ctx) {
+  return { result: { mysql_dropped: await ctx.adapters.mysql.drop(ctx.payload.uid) } };
+}
+
+async function dropPostgresql(ctx: Ctx) {
+  return { result: { postgresql_dropped: await ctx.adapters.postgresql.drop(ctx.payload.uid) } };
 }
 
 async function deletePrincipal(ctx: Ctx) {
@@ -64,6 +72,8 @@ export const deleteMember: JobType<DeleteMemberPayload> = {
   steps: [
     { name: 'unsubscribe_all', role: 'mail', title: (p) => `unsubscribe ${p.uid} from every list`, run: unsubscribeAll },
     { name: 'delete_home', role: 'fs', title: (p) => `delete the home directory of ${p.uid}`, run: deleteHome },
+    { name: 'drop_mysql_database', role: 'db', title: (p) => `drop the MySQL database and user ${p.uid}`, run: dropMysql },
+    { name: 'drop_postgresql_database', role: 'db', title: (p) => `drop the PostgreSQL database and user ${p.uid}`, run: dropPostgresql },
     { name: 'delete_principal', role: 'admin', title: (p) => `delete Kerberos principal ${p.uid}`, run: deletePrincipal },
     { name: 'delete_personal_group', role: 'admin', title: (p) => `delete group ${p.uid}`, run: deletePersonalGroup },
     { name: 'leave_groups', role: 'admin', title: (p) => `remove ${p.uid} from every group`, run: leaveGroups },

@@ -90,19 +90,26 @@ const readMembershipsStep = step<GroupMembershipPayload, Snapshot>({
 
 const auxLists = (ctx: Ctx) => ctx.config.auxiliary_lists[ctx.payload.cn] ?? [];
 
+/** Markers saying the user is in `cn` only because of another group: a direct add makes the membership theirs. */
+const impliedMarkersOf = (ctx: Ctx): string[] => (snapshot(ctx).markers ?? []).filter((m) => m.startsWith(`${ctx.payload.cn}:`));
+
 async function addToGroup(ctx: Ctx) {
   await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'add', uids: [ctx.payload.uid] });
+  // Added directly: leaving the group that implied it must no longer take it.
+  await changeMarkers(ctx, 'delete', impliedMarkersOf(ctx));
 }
 
 async function undoAddToGroup(ctx: Ctx) {
+  await changeMarkers(ctx, 'add', impliedMarkersOf(ctx));
   if (!groupsBefore(ctx).includes(ctx.payload.cn)) await ctx.adapters.ldap.changeGroupMembers(ctx.payload.cn, { op: 'delete', uids: [ctx.payload.uid] });
 }
 
 /** Joins the auxiliary groups the user was not in, and records (markers) which memberships this group implies. */
 async function addToAuxGroups(ctx: Ctx) {
   const { adds_groups: groups = [], adds_markers: markers = [] } = snapshot(ctx);
-  for (const g of groups) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'add', uids: [ctx.payload.uid] });
+  // Markers first: if they are refused (a directory without the schema), no membership was changed yet.
   await changeMarkers(ctx, 'add', markers);
+  for (const g of groups) await ctx.adapters.ldap.changeGroupMembers(g, { op: 'add', uids: [ctx.payload.uid] });
   return { result: { groups, implied: markers } };
 }
 

@@ -50,6 +50,12 @@ export interface StepContext<P> {
   revokeSessions(uids: readonly string[]): Promise<void>;
   /** Stores a secret (e.g. an initial password), sealed, for the requester. */
   saveSecret(name: string, value: string): Promise<void>;
+  /**
+   * A secret an earlier step of this job saved, opened (null if none): for a
+   * later step that must hand it on, e.g. into a member's info file. Never put
+   * it in a result or a message.
+   */
+  secret(name: string): Promise<string | null>;
   signal: AbortSignal;
 }
 

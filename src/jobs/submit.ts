@@ -53,5 +53,8 @@ export async function submitJob<P>(
     await deps.store.abandon(record, idempotency).catch(() => undefined);
     throw new TransientError('REDIS_UNAVAILABLE', 'could not enqueue the job; try again', undefined, { cause: err });
   }
+  // Not abandoned if this fails: the step may already be running. The 503 says
+  // "retry with the same Idempotency-Key", which finds this job.
+  await deps.store.awaitReplicas();
   return { kind: 'created', id: record.id };
 }

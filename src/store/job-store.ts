@@ -12,11 +12,15 @@
  * - `<p>:idem:<who>:<key>` the job an Idempotency-Key maps to.
  * - `<p>:active`        sorted set of unfinished job ids by last change, for
  *                       the reconciler.
+ * - `<p>:jobs`, `<p>:jobs-by:<uid>` every job by creation time, and each
+ *                       requester's (./job-index.ts), for listings.
  * - channel `<p>:events` carries the id of each job that got new events.
  */
 import type { Redis } from 'ioredis';
+import { TransientError } from '../core/errors';
 import { isFinished, type JobEvent, type JobEventType, type JobRecord, type StoredEvent } from '../core/model/job';
-import type { IdempotencyKey, JobStore, SubmitOutcome } from '../core/ports';
+import type { IdempotencyKey, JobListPage, JobListQuery, JobStore, SubmitOutcome } from '../core/ports';
+import { idOfMember, indexMember, parseCursor, timeBound } from './job-index';
 import { keys, type Keys } from './keys';
 import { type ScriptedRedis, withScripts } from './scripts';
 
@@ -28,6 +32,9 @@ export interface JobStoreOptions {
   lockTtlMs: number;
   /** How long an Idempotency-Key maps to its job. */
   idempotencyTtlMs: number;
+  /** Replicas `awaitReplicas` waits for (0: none), and for how long. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /** `<fingerprint> <job id>`, as the submit script stores an Idempotency-Key (a bare id: a key stored before fingerprints). */
@@ -35,6 +42,9 @@ function parseIdem(v: string): { jobId: string; fingerprint: string } {
   const sp = v.indexOf(' ');
   return sp < 0 ? { jobId: v, fingerprint: '' } : { jobId: v.slice(sp + 1), fingerprint: v.slice(0, sp) };
 }
+
+/** Index entries one `list` call reads at most. */
+const LIST_SCAN_MAX = 1000;
 
 export class RedisJobStore implements JobStore {
   readonly key: Keys;
@@ -56,18 +66,22 @@ export class RedisJobStore implements JobStore {
       record.lockKey ? this.key.lock(record.lockKey) : '',
       idem ? this.key.idem(record.requester, idem.key) : '',
       this.key.active(),
+      this.key.jobs(),
+      this.key.jobsBy(record.requester),
       record.id,
       JSON.stringify(record),
       this.opts.lockTtlMs,
       this.opts.idempotencyTtlMs,
       Date.now(),
       eventData,
+      indexMember(record),
+      // A record lives at most its lock's TTL unfinished, then `retentionMs`:
+      // index entries older than both have no record left.
+      timeBound(Date.now() - this.opts.retentionMs - this.opts.lockTtlMs),
       idem ? `${idem.fingerprint} ${record.id}` : '',
+      this.key.channel(),
     )) as [string, string];
-    if (kind === 'created') {
-      await this.redis.publish(this.key.channel(), record.id);
-      return { kind };
-    }
+    if (kind === 'created') return { kind };
     if (kind === 'conflict') return { kind, existingId: value };
     const prior = parseIdem(value);
     return { kind: 'idempotent', existingId: prior.jobId, fingerprint: prior.fingerprint };
@@ -76,6 +90,8 @@ export class RedisJobStore implements JobStore {
   async abandon(record: JobRecord, idem?: IdempotencyKey): Promise<void> {
     const m = this.redis.multi().del(this.key.job(record.id), this.key.events(record.id), this.key.secrets(record.id));
     m.zrem(this.key.active(), record.id);
+    m.zrem(this.key.jobs(), indexMember(record));
+    m.zrem(this.key.jobsBy(record.requester), indexMember(record));
     if (idem) m.del(this.key.idem(record.requester, idem.key));
     if (record.lockKey) (m as unknown as ScriptedRedis).ceodRelease(this.key.lock(record.lockKey), record.id);
     await m.exec();
@@ -131,11 +147,55 @@ export class RedisJobStore implements JobStore {
   }
 
   async saveSecret(id: string, name: string, sealed: string): Promise<void> {
-    await this.redis.multi().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    // One round trip; no MULTI needed: should the expiry be lost, the job's final save sets it again.
+    const res = await this.redis.pipeline().hset(this.key.secrets(id), name, sealed).pexpire(this.key.secrets(id), this.opts.retentionMs + 3600_000).exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async secrets(id: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.key.secrets(id));
+  }
+
+  async list(q: JobListQuery): Promise<JobListPage> {
+    const index = q.requester ? this.key.jobsBy(q.requester) : this.key.jobs();
+    const min = q.sinceMs === undefined ? '-' : `[${timeBound(q.sinceMs)}`;
+    let max = q.cursor === undefined ? '+' : `(${parseCursor(q.cursor)}`;
+    const batch = Math.min(Math.max(q.limit, 50), 200);
+    const records: JobRecord[] = [];
+    let scanned = 0;
+    // Bounded work per page, however few entries match the filters: the cursor says where to go on.
+    while (scanned < LIST_SCAN_MAX) {
+      const members = await this.redis.zrevrangebylex(index, max, min, 'LIMIT', 0, batch);
+      if (members.length === 0) return { records };
+      const raws = await this.redis.mget(members.map((m) => this.key.job(idOfMember(m))));
+      const gone: string[] = [];
+      for (let i = 0; i < members.length; i++) {
+        scanned++;
+        const raw = raws[i];
+        if (!raw) {
+          gone.push(members[i]!);
+          continue;
+        }
+        let record: JobRecord;
+        try {
+          record = JSON.parse(raw) as JobRecord;
+        } catch {
+          continue; // the reconciler marks an unreadable record failed; a listing just skips it
+        }
+        if ((q.type && record.type !== q.type) || (q.state && record.state !== q.state)) continue;
+        records.push(record);
+        if (records.length === q.limit) {
+          if (gone.length > 0) await this.redis.zrem(index, ...gone);
+          const more = i < members.length - 1 || (await this.redis.zrevrangebylex(index, `(${members[i]}`, min, 'LIMIT', 0, 1)).length > 0;
+          return more ? { records, next: members[i] } : { records };
+        }
+      }
+      if (gone.length > 0) await this.redis.zrem(index, ...gone);
+      if (members.length < batch) return { records };
+      max = `(${members[members.length - 1]}`;
+    }
+    return { records, next: max.slice(1) };
   }
 
   async idleActive(idleMs: number, limit = 100): Promise<string[]> {
@@ -195,6 +255,18 @@ export class RedisJobStore implements JobStore {
       for (const k of found) if ((await this.redis.get(k)) === id) return k.slice(prefix.length);
     } while (cursor !== '0');
     return undefined;
+  }
+
+  async awaitReplicas(): Promise<void> {
+    const want = this.opts.waitReplicas ?? 0;
+    if (want <= 0) return;
+    const timeoutMs = this.opts.waitTimeoutMs ?? 1000;
+    // WAIT covers every write this connection sent before it (the record, and
+    // BullMQ's add of the first step, which shares the connection).
+    const got = await this.redis.wait(want, timeoutMs);
+    if (got < want) {
+      throw new TransientError('REDIS_NOT_REPLICATED', `the job was written but only ${got} of ${want} Redis replicas confirmed it within ${timeoutMs} ms; retry with the same Idempotency-Key`);
+    }
   }
 
   async ping(): Promise<void> {

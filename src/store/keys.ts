@@ -7,6 +7,9 @@ export function keys(prefix: string) {
     lock: (resource: string) => `${prefix}:lock:${resource}`,
     idem: (requester: string, key: string) => `${prefix}:idem:${requester}:${key}`,
     active: () => `${prefix}:active`,
+    /** Every job by creation time (see ./job-index.ts), and each requester's. */
+    jobs: () => `${prefix}:jobs`,
+    jobsBy: (requester: string) => `${prefix}:jobs-by:${requester}`,
     channel: () => `${prefix}:events`,
     mutex: (name: string) => `${prefix}:mutex:${name}`,
     idFloor: (pool: string) => `${prefix}:id-floor:${pool}`,

@@ -12,7 +12,7 @@ const lua = (name: string) => readFileSync(join(__dirname, 'lua', `${name}.lua`)
 
 /** name → number of KEYS. */
 const SCRIPTS = {
-  ceodSubmit: { file: 'submit', keys: 5 },
+  ceodSubmit: { file: 'submit', keys: 7 },
   ceodSave: { file: 'save', keys: 5 },
   ceodRelease: { file: 'release', keys: 1 },
   ceodExtend: { file: 'extend', keys: 1 },

@@ -1,8 +1,9 @@
 /**
  * The session generations in Redis (the `SessionRegistry` port):
- * `<p>:session-gen:<uid>`, bumped to revoke a user's sessions. A bumped
- * generation is kept as long as the longest session may live, after which
- * every cookie issued before it has expired anyway.
+ * `<p>:session-gen:<uid>`, bumped to revoke a user's sessions. It never
+ * expires: were it to fall back to 0, a later revoke would make 1 again, and a
+ * cookie issued under an earlier 1 would be valid once more. One small key per
+ * user whose sessions were ever revoked.
  */
 import type { Redis } from 'ioredis';
 import type { SessionRegistry } from '../core/ports';
@@ -13,7 +14,7 @@ export class RedisSessions implements SessionRegistry {
 
   constructor(
     private readonly redis: Redis,
-    private readonly opts: { prefix: string; maxSessionTtlS: number },
+    opts: { prefix: string },
   ) {
     this.key = keys(opts.prefix);
   }
@@ -26,7 +27,7 @@ export class RedisSessions implements SessionRegistry {
   async revoke(uids: readonly string[]): Promise<void> {
     if (uids.length === 0) return;
     const m = this.redis.multi();
-    for (const uid of uids) m.incr(this.key.sessionGen(uid)).expire(this.key.sessionGen(uid), this.opts.maxSessionTtlS);
+    for (const uid of uids) m.incr(this.key.sessionGen(uid));
     await m.exec();
   }
 }

@@ -31,6 +31,7 @@ import { type BullmqQueue, queueName, type StepJobData } from './bullmq-queue';
 import { Reconciler } from './reconciler';
 import { stepContext } from './step-context';
 import * as t from './transitions';
+import { type Consumer, Watchdog } from './watchdog';
 
 export interface RunnerDeps {
   config: Config;
@@ -66,13 +67,15 @@ interface Carrier<P> {
 }
 
 export class Runner {
-  private readonly workers: Worker[] = [];
+  /** The queue worker of each role, as the watchdog may have replaced it. */
+  private readonly consumers = new Map<Role, Consumer>();
   private readonly host: string;
   private readonly types: ReadonlyMap<string, JobType<any>>;
   /** The roles this runner consumes. */
   private readonly roles: ReadonlySet<Role>;
   readonly reconciler: Reconciler;
   private readonly metrics: Metrics;
+  readonly watchdog: Watchdog;
 
   constructor(private readonly deps: RunnerDeps) {
     this.host = deps.config.ceod.host;
@@ -91,14 +94,33 @@ export class Runner {
       apply: (tr) => this.apply(tr),
       metrics: this.metrics,
     });
+    this.watchdog = new Watchdog({
+      consumers: () => this.consumers.values(),
+      waiting: (role) => deps.queue.queue(role).getWaitingCount(),
+      recreate: (role) => this.recreate(role),
+      log: deps.log,
+      intervalMs: deps.config.ceod.watchdog_interval_ms,
+      stuckMs: deps.config.ceod.watchdog_stuck_ms,
+    });
   }
 
-  /** Starts consuming. Resolves once every queue's worker is connected. */
-  async start(): Promise<void> {
+  /** A BullMQ worker for one role's queue (not yet running), with what the watchdog watches. */
+  private makeConsumer(role: Role): Consumer {
     const { config, connection } = this.deps;
     const c = config.ceod;
-    for (const role of this.roles) {
-      const worker = new Worker<StepJobData>(queueName(role), (job) => this.process(job), {
+    const consumer: Consumer = { role, worker: undefined as unknown as Worker, inFlight: 0, concurrency: c.worker_concurrency, lastTakenAt: Date.now() };
+    consumer.worker = new Worker<StepJobData>(
+      queueName(role),
+      async (job) => {
+        consumer.inFlight += 1;
+        consumer.lastTakenAt = Date.now();
+        try {
+          return await this.process(job);
+        } finally {
+          consumer.inFlight -= 1;
+        }
+      },
+      {
         connection,
         prefix: config.redis.prefix,
         concurrency: c.worker_concurrency,
@@ -107,13 +129,42 @@ export class Runner {
         maxStalledCount: c.max_stalled_count,
         settings: { backoffStrategy: (made: number) => backoffDelay(made, c.step_backoff_ms, c.step_backoff_max_ms) },
         autorun: false,
-      });
-      worker.on('error', (err) => this.deps.log.error({ role, err: classify(err) }, 'queue worker error'));
-      this.workers.push(worker);
-    }
-    for (const w of this.workers) void w.run();
-    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+      },
+    );
+    consumer.worker.on('error', (err) => this.deps.log.error({ role, err: classify(err) }, 'queue worker error'));
+    return consumer;
+  }
+
+  /** Starts consuming. Resolves once every queue's worker is connected. */
+  async start(): Promise<void> {
+    for (const role of this.roles) this.consumers.set(role, this.makeConsumer(role));
+    for (const { worker } of this.consumers.values()) void worker.run();
+    await Promise.all([...this.consumers.values()].map(({ worker }) => worker.waitUntilReady()));
     this.reconciler.start();
+    if (this.deps.config.ceod.watchdog_interval_ms > 0) this.watchdog.start();
+  }
+
+  /**
+   * The watchdog's remedy: a new worker for the role, and the old one let go
+   * without waiting for the steps in hand (its connection is what is broken:
+   * their locks lapse and BullMQ redelivers them, as after any crash).
+   */
+  private async recreate(role: Role): Promise<void> {
+    const old = this.consumers.get(role);
+    const fresh = this.makeConsumer(role);
+    this.consumers.set(role, fresh);
+    if (old) {
+      const closing = old.worker.close(true).catch(() => undefined);
+      // A close stuck on a dead connection must not hold the new worker back.
+      void Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+    void fresh.worker.run();
+    await Promise.race([fresh.worker.waitUntilReady(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  }
+
+  /** How many times the watchdog recreated a queue worker in this process (for metrics). */
+  get workersRecreated(): number {
+    return this.watchdog.total;
   }
 
   /**
@@ -122,15 +173,17 @@ export class Runner {
    * picks them up. Nothing is lost either way.
    */
   async stop(graceMs: number): Promise<void> {
+    this.watchdog.stop();
     this.reconciler.stop();
-    const graceful = Promise.all(this.workers.map((w) => w.close()));
+    const workers = [...this.consumers.values()].map((c) => c.worker);
+    const graceful = Promise.all(workers.map((w) => w.close()));
     const timedOut = await Promise.race([
       graceful.then(() => false),
       new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
     ]);
     if (timedOut) {
       this.deps.log.warn({ graceMs }, 'steps still running at the end of the grace period; handing them back');
-      await Promise.all(this.workers.map((w) => w.close(true)));
+      await Promise.all(workers.map((w) => w.close(true)));
     }
   }
 

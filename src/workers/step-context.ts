@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import { PermanentError } from '../core/errors';
 import type { JobRecord, StepResult } from '../core/model/job';
 import type { Adapters, Coordination, JobStore, SessionRegistry } from '../core/ports';
-import { sealSecret } from '../core/secret-box';
+import { openSecret, sealSecret } from '../core/secret-box';
 import type { StepContext, StepDef } from '../jobs/step';
 import { forEachItem } from './bulk';
 
@@ -41,6 +41,10 @@ export function stepContext<P>(deps: ContextDeps, record: JobRecord, payload: P,
     idFloor: coordination.idFloors,
     saveSecret: async (name, value) => {
       await store.saveSecret(record.id, name, sealSecret(config.secrets.secretsKey, `${record.id}/${name}`, value));
+    },
+    secret: async (name) => {
+      const sealed = (await store.secrets(record.id))[name];
+      return sealed === undefined ? null : openSecret(config.secrets.secretsKey, `${record.id}/${name}`, sealed);
     },
   };
 }

@@ -7,10 +7,15 @@
  * list comes from the app itself (buildApp records every route it registers),
  * so a route added without a row here fails the first test.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/core/log';
+import type { MemberDatabase } from '../../src/core/ports';
+import { createMysql } from '../../src/mysql';
+import { createPostgresql } from '../../src/postgresql';
 import { call, type CeodCluster, jobCount as countJobs, startCeod, Tickets, waitForJob, seedTickets } from '../helpers/ceod';
 import { redisAuth, testStack } from '../helpers/stack';
 
@@ -32,7 +37,27 @@ interface Row {
   body?: () => unknown;
   headers?: Record<string, string>;
   expect: Record<Column, number>;
+  /** Before each cell: makes the world the row needs (a database absent for a create, present for a reset). */
+  before?: (path: string) => Promise<void>;
 }
+
+/** The test stack's database servers, as their admin: the database rows need a database, or none. */
+let databases: Record<'mysql' | 'postgresql', MemberDatabase>;
+/** The account a database route's path names. */
+const pathUid = (path: string) => path.split('/')[4]!;
+const dbRows = (kind: 'mysql' | 'postgresql'): Record<string, Row> => ({
+  // The member themself or syscom (and a club's group members: test/e2e/databases.test.ts); never office.
+  [`POST /api/db/${kind}/:uid`]: {
+    path: (t) => `/api/db/${kind}/${t.uid}`,
+    expect: { self: 202, other: 403, office: 403, syscom: 202 },
+    before: async (path) => void (await databases[kind].drop(pathUid(path))),
+  },
+  [`POST /api/db/${kind}/:uid/pwreset`]: {
+    path: (t) => `/api/db/${kind}/${t.uid}/pwreset`,
+    expect: { self: 202, other: 403, office: 403, syscom: 202 },
+    before: (path) => databases[kind].create(pathUid(path), 'AuthzPassw0rd12'),
+  },
+});
 
 let victim: string; // someone else's account, for writes that must not touch seed users
 let doomed: string; // deleted by ctdalek's cell
@@ -55,6 +80,7 @@ const TABLE: Record<string, Row> = {
   'POST /api/members/:uid/pwreset': { path: (t) => `/api/members/${t.uid}/pwreset`, expect: { self: 403, other: 403, office: 202, syscom: 202 } },
   'DELETE /api/members/:uid': { path: (t) => `/api/members/${t.uid === victim ? t.doomed : t.uid}`, expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'POST /api/members/expire': { path: () => '/api/members/expire', body: () => ({ dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
+  'POST /api/members/renew': { path: () => '/api/members/renew', body: () => ({ uids: ['regular1'], terms: ['f2099'], dry_run: true }), expect: { self: 403, other: 403, office: 403, syscom: 200 } },
   'POST /api/groups': { path: () => '/api/groups', body: () => ({ cn: newUid(), description: 'Authz Club' }), expect: { self: 403, other: 403, office: 403, syscom: 202 } },
   'GET /api/groups': { path: () => '/api/groups?search=sys', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
   'GET /api/groups/:cn': { path: () => '/api/groups/syscom', expect: { self: 200, other: 200, office: 200, syscom: 200 } },
@@ -69,6 +95,10 @@ const TABLE: Record<string, Row> = {
   },
   'POST /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
   'DELETE /api/mailman/:list/:uid': { path: (t) => `/api/mailman/csc-general/${t.uid}`, expect: { self: 202, other: 403, office: 202, syscom: 202 } },
+  // A member lists their own jobs; naming someone else as requester is staff's.
+  'GET /api/jobs': { path: (t) => `/api/jobs?requester=${t.uid}&limit=5`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
+  ...dbRows('mysql'),
+  ...dbRows('postgresql'),
   'GET /api/jobs/:id': { path: (t) => `/api/jobs/${t.job}`, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
   'GET /api/jobs/:id/events': { path: (t) => `/api/jobs/${t.job}/events`, headers: { accept: 'text/event-stream' }, expect: { self: 200, other: 403, office: 200, syscom: 200 } },
 };
@@ -105,9 +135,16 @@ const COLUMNS: ColumnDef[] = [
   { name: 'syscom (cookie)', as: 'ctdalek', expect: 'syscom', cookie: true, target: () => ({ ...others(), doomed: doomed2, doomedClub: doomedClub2 }) },
 ];
 
-/** The cookie with one character of its signature changed. */
+/**
+ * The cookie with the first character of its signature changed. Not the last:
+ * a 32-byte signature's last base64url character carries 2 padding bits, which
+ * decoding ignores, so 'A' → 'B' there changed nothing (the request then
+ * succeeded as ctdalek, and DELETE /api/members/regular1 deleted regular1 from
+ * the shared test stack, failing every later e2e file: 1 run in 16).
+ */
 function tamper(value: string): string {
-  return value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
+  const i = value.lastIndexOf('.') + 1;
+  return value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1);
 }
 
 let cluster: CeodCluster;
@@ -142,6 +179,10 @@ beforeAll(async () => {
     res = await call(cluster, tickets, 'ctdalek', 'POST', `/api/groups/office/members/${uid}?subscribe_to_lists=false`);
     expect((await waitForJob(cluster, tickets, 'ctdalek', res.body.id)).state).toBe('completed');
   }
+  databases = {
+    mysql: createMysql({ host: stack.mysql.host, port: stack.mysql.port, user: stack.mysql.adminUser, password: stack.mysql.adminPassword, timeoutMs: 5000, poolSize: 1 }),
+    postgresql: createPostgresql({ host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.adminUser, password: stack.postgres.adminPassword, timeoutMs: 5000, poolSize: 1 }),
+  };
   const mine = await call(cluster, tickets, 'regular1', 'PATCH', '/api/members/regular1', { forwarding_addresses: ['regular1@example.org'] });
   regularJob = mine.body.id;
   expect((await waitForJob(cluster, tickets, 'regular1', regularJob)).state).toBe('completed');
@@ -154,6 +195,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
   redis?.disconnect();
+  for (const db of Object.values(databases ?? {})) {
+    for (const uid of ['regular1', victim]) await db.drop(uid).catch(() => undefined);
+    await db.close();
+  }
+  for (const kind of ['mysql', 'postgresql']) for (const f of [`ceo-${kind}-info`, `ceo-${kind}-info.old`]) rmSync(join(stack.homeRoot, 'regular1', f), { force: true });
 });
 
 test('the table has exactly one row per API route', async () => {
@@ -172,6 +218,7 @@ describe.each(Object.entries(TABLE))('%s', (route, row) => {
   test.each(COLUMNS.map((c) => [c.name, c] as const))('%s', async (_name, col) => {
     const expected = col.expect ? row.expect[col.expect] : 401;
     const method = route.split(' ')[0]!;
+    await row.before?.(row.path(col.target()));
     const before = await jobCount();
     const auth = col.cookie ? { cookie: `ceod_session=${cookies[col.as!]}` } : col.headers?.();
     const res = await call(cluster, tickets, col.cookie ? null : col.as, method, row.path(col.target()), row.body?.(), { ...row.headers, ...auth });

@@ -126,3 +126,43 @@ test(`one bulk job expires ${N + 1} members, checked member by member; renewal r
   const again = await call(cluster, tickets, 'ctdalek', 'POST', '/api/members/expire', { dry_run: true });
   expect(mine(again.body.uids)).toEqual([]);
 }, 180_000);
+
+test('one bulk renewal job renews the expired members: terms added, shells restored, an outcome each', async () => {
+  const expired = seeds.filter((s) => s.expect === 'expired');
+  const uids = expired.map((s) => s.uid);
+  const renew = (who: string, body: unknown) => call(cluster, tickets, who, 'POST', '/api/members/renew', body);
+  for (const who of ['regular1', 'office1']) expect((await renew(who, { uids, terms: ['s2020'], dry_run: true })).status).toBe(403);
+  expect((await renew('ctdalek', { uids, terms: ['w2019'] })).body.error.field).toBe('terms');
+  expect((await renew('ctdalek', { terms: ['s2020'] })).body.error.field).toBe('uids');
+  expect((await renew('ctdalek', { uids, all_expired: true, terms: ['s2020'] })).body.error.field).toBe('uids');
+  const unknown = await renew('ctdalek', { uids: [...uids, `x${run}nosuch`], terms: ['s2020'] });
+  expect([unknown.status, unknown.body.error.field]).toEqual([404, 'uids']);
+
+  // Who is lapsed or expired now: the expired seeds but the one renewed singly (f2020), and the one expired long ago.
+  const dry = await renew('ctdalek', { all_expired: true, terms: ['s2020'], dry_run: true });
+  expect(dry.status).toBe(200);
+  const zsh = expired.find((s) => s.shell === '/bin/zsh')!;
+  const old = seeds.find((s) => s.expect === 'already')!;
+  expect(mine(dry.body.uids)).toEqual([...uids.filter((u) => u !== zsh.uid), old.uid].sort());
+  expect(dry.body).toMatchObject({ dry_run: true, terms: ['s2020'] });
+
+  const res = await renew('ctdalek', { uids, terms: ['s2020'] });
+  expect(res.status).toBe(202);
+  const job = await waitForJob(cluster, tickets, 'ctdalek', res.body.id, 120_000);
+  expect(job.state).toBe('completed');
+  expect(job.type).toBe('renew_members');
+  const ms = Date.parse(job.finished_at) - Date.parse(job.started_at);
+  console.log(`renew_members job: ${uids.length} members in ${ms} ms`);
+  expect(job.result).toMatchObject({ renewed_count: uids.length, unchanged_count: 0, gone_count: 0, failed_count: 0 });
+  const entries = new Map((await ldapsearch(stack, stack.ldap.usersBase, `(uid=x${run}*)`)).map((e) => [e.uid![0]!, e]));
+  for (const s of expired) {
+    const e = entries.get(s.uid)!;
+    expect([s.uid, job.result.outcomes[s.uid], e.loginShell, e.previousLoginShell, e.term?.includes('s2020')]).toEqual([s.uid, 'renewed', [s.shell], undefined, true]);
+    // The one renewed singly was not on the expired shell any more.
+    expect(job.result.shells_restored[s.uid]).toBe(s.uid === zsh.uid ? undefined : s.shell);
+  }
+  // Done twice, nothing changes.
+  const again = await renew('ctdalek', { uids, terms: ['s2020'] });
+  const job2 = await waitForJob(cluster, tickets, 'ctdalek', again.body.id, 120_000);
+  expect(job2.result).toMatchObject({ renewed_count: 0, unchanged_count: uids.length });
+}, 180_000);

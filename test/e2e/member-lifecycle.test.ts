@@ -218,6 +218,8 @@ describe('delete', () => {
     expect(job.steps.map((s: any) => [s.name, s.role])).toEqual([
       ['unsubscribe_all', 'mail'],
       ['delete_home', 'fs'],
+      ['drop_mysql_database', 'db'],
+      ['drop_postgresql_database', 'db'],
       ['delete_principal', 'admin'],
       ['delete_personal_group', 'admin'],
       ['leave_groups', 'admin'],
@@ -246,7 +248,7 @@ describe('delete', () => {
     expect(await principal(stack, uid)).toBeNull();
     rmSync(join(stack.homeRoot, uid), { recursive: true, force: true });
     const job = await run('ctdalek', 'DELETE', `/api/members/${uid}`);
-    expect(job.result).toMatchObject({ principal_removed: false, home_removed: false, group_removed: true, user_removed: true });
+    expect(job.result).toMatchObject({ principal_removed: false, home_removed: false, mysql_dropped: false, postgresql_dropped: false, group_removed: true, user_removed: true });
     expect(await ldapUsers(stack, uid)).toEqual([]);
     expect(await ldapGroups(stack, uid)).toEqual([]);
   }, 90_000);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { isFinished, type JobEvent, type JobRecord, type StoredEvent } from '../../src/core/model/job';
-import type { Authenticator, IdempotencyKey, JobEventFeed, JobQueue, JobStore, Ldap, SessionRegistry, SubmitOutcome } from '../../src/core/ports';
+import type { Authenticator, IdempotencyKey, JobEventFeed, JobListQuery, JobQueue, JobStore, Ldap, SessionRegistry, SubmitOutcome } from '../../src/core/ports';
+import { indexMember, parseCursor } from '../../src/store/job-index';
 import type { UserEntry } from '../../src/core/model/user';
 
 /** The shipped example config, with secrets, as the API would load it. */
@@ -86,7 +87,20 @@ export class MemoryJobStore implements JobStore {
   async failUnreadable() {
     return null;
   }
+  /** As the Redis store: newest first by (creation time, id), the cursor being the last member returned. */
+  async list(q: JobListQuery) {
+    const after = q.cursor === undefined ? undefined : parseCursor(q.cursor);
+    const matching = [...this.records.values()]
+      .map((r) => ({ r, m: indexMember(r) }))
+      .filter(({ r, m }) => (!q.requester || r.requester === q.requester) && (!q.type || r.type === q.type) && (!q.state || r.state === q.state))
+      .filter(({ r, m }) => (q.sinceMs === undefined || Date.parse(r.createdAt) >= q.sinceMs) && (after === undefined || m < after))
+      .sort((a, b) => (a.m < b.m ? 1 : a.m > b.m ? -1 : 0));
+    const page = matching.slice(0, q.limit);
+    const next = matching.length > q.limit ? page[page.length - 1]!.m : undefined;
+    return { records: page.map(({ r }) => structuredClone(r)), ...(next ? { next } : {}) };
+  }
   async ping() {}
+  async awaitReplicas() {}
 }
 
 export class RecordingQueue implements JobQueue {

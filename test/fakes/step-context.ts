@@ -45,5 +45,6 @@ export function fakeStepContext<P>(o: FakeContextOptions<P>): StepContext<P> {
     saveSecret: async (name, value) => {
       if (o.secrets) o.secrets[name] = value;
     },
+    secret: async (name) => o.secrets?.[name] ?? null,
   };
 }

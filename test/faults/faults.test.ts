@@ -165,13 +165,28 @@ describe(`fault suite (${SCALE})`, () => {
       fc.integer({ min: 60_000, max: 400_000 }).map((n) => JSON.stringify({ ...base, uid: 'zz-huge', cn: 'x'.repeat(n) })),
       // broken JSON
       fc.constantFrom('{"uid":', '{', '[', 'nul', '{"uid":"a"}}', '\u0000', '', '{"uid":"\\ud800"}', '{"a":1e99999}'),
+      // issue 10: an otherwise good body with a duplicate key (the last one would have won)
+      fc.constantFrom('cn', 'uid', 'terms', 'forwarding_addresses').map((k) => `${JSON.stringify({ ...base, uid: 'zz-dupkey' }).slice(0, -1)},${JSON.stringify(k)}:${JSON.stringify((base as Record<string, unknown>)[k] ?? 'x')}}`),
+      // issue 10: an otherwise good body with an unpaired surrogate or a control character in a name (it poisoned the queue)
+      fc.tuple(fc.constantFrom('cn', 'given_name', 'sn', 'program'), fc.constantFrom('\\ud800x', 'x\\udfff', 'a\\u0007b', 'a\\u2028b')).map(([f, v]) => `${JSON.stringify({ ...base, uid: 'zz-surrogate' }).slice(0, -1)},${JSON.stringify(f)}:"${v}"}`.replace(`"${f}":${JSON.stringify((base as Record<string, unknown>)[f])},`, '')),
+      // issue 10: an otherwise good body with a forwarding address the file server would refuse
+      fc.constantFrom('#comment@x.org', 'a|b@x.org', 'a/b@x.org', 'a`b@x.org', 'a{b}@x.org', 'a%b@x.org', 'a\\b@x.org').map((a) => JSON.stringify({ ...base, uid: 'zz-forward', forwarding_addresses: [a] })),
     );
     // Percent-encodes the UTF-8 bytes (a lone surrogate becomes U+FFFD, as on the wire).
     const pct = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
     const enc = (s: string) => s.replace(/[^A-Za-z0-9_.~-]/gu, pct);
     // Only what fetch cannot send raw is encoded: `/`, `..`, `%` (bad escapes) and the rest stay.
     const raw = (s: string) => s.replace(/[\u0000-\u0020\u007f-\uffff#?]/gu, pct);
+    const goodBody = (uid: string) => JSON.stringify({ ...base, uid });
     const request = fc.oneof(
+      // issue 10: a good request made hostile by how it is sent: a foreign origin (a browser's
+      // ambient credentials), a cross-site fetch, a body in an encoding ceod does not decode
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom<Record<string, string>>({ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'content-encoding': 'gzip' }, { 'content-encoding': 'br, identity' })
+          .map((headers) => ({ method: 'POST', path: '/api/members', body: goodBody('zz-crosssite'), ct: 'application/json', headers })),
+      },
       { weight: 6, arbitrary: fc.tuple(body, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1')).map(([b, ct]) => ({ method: 'POST', path: '/api/members', body: b, ct })) },
       { weight: 2, arbitrary: hostileName.chain((n) => fc.constantFrom(enc(n), raw(n))).map((n) => ({ method: 'GET', path: `/api/members/${n}` })) },
       { weight: 1, arbitrary: hostileName.map((n) => ({ method: 'GET', path: `/api/jobs/${enc(n)}` })) },
@@ -184,7 +199,7 @@ describe(`fault suite (${SCALE})`, () => {
       { weight: 1, arbitrary: hostileString.map((t) => ({ method: 'GET', path: `/api/groups?search=${enc(t)}` })) },
       { weight: 1, arbitrary: hostileName.map((n) => ({ method: 'DELETE', path: `/api/groups/${enc(n)}` })) },
       { weight: 1, arbitrary: fc.tuple(hostileName, fc.oneof(hostileName, fc.constant('regular1'))).map(([g, u]) => ({ method: 'POST', path: `/api/groups/${enc(g)}/members/${enc(u)}` })) },
-    ) as fc.Arbitrary<{ method: string; path: string; body?: string; ct?: string }>;
+    ) as fc.Arbitrary<{ method: string; path: string; body?: string; ct?: string; headers?: Record<string, string> }>;
 
     const jobKeys = async () => (await redis.keys(`${cluster.prefix}:job:*`)).length;
     const before = await jobKeys();
@@ -193,7 +208,7 @@ describe(`fault suite (${SCALE})`, () => {
     const runs = full ? 1500 : 500;
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        const headers: Record<string, string> = { authorization: `Negotiate ${await tickets.token('ctdalek')}` };
+        const headers: Record<string, string> = { authorization: `Negotiate ${await tickets.token('ctdalek')}`, ...r.headers };
         if (r.body !== undefined) headers['content-type'] = r.ct ?? 'application/json';
         const res = await fetch(`${cluster.url}${r.path}`, { method: r.method, headers, body: r.body, signal: AbortSignal.timeout(30_000) });
         const text = await res.text();

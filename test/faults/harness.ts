@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { call, type CeodCluster, type ProcName, Tickets, waitFor } from '../helpers/ceod';
 import type { StackInfo } from '../helpers/stack';
 import { ldapsearch, mailmanMembers } from '../helpers/verify';
+import { NAME_RE } from '../../src/core/model/names';
 
 const exec = promisify(execFile);
 
@@ -22,7 +23,8 @@ export const SCALE = process.env.CEOD_FAULT_SCALE === 'full' ? 'full' : 'reduced
 export const full = SCALE === 'full';
 
 export const TERM = 'f2099';
-export const UID_RE = /^[a-z][a-z0-9-]{0,31}$/;
+/** The one name rule (src/core/model/names.ts): generated hostile uids are those it refuses. */
+export const UID_RE = NAME_RE;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
@@ -59,7 +61,8 @@ export interface PostStats {
   fiveHundreds: { status: number; body: unknown }[];
 }
 
-const FINAL = new Set(['completed', 'failed', 'rolled_back']);
+export const FINAL_STATES = new Set(['completed', 'failed', 'rolled_back']);
+const FINAL = FINAL_STATES;
 
 export const newStats = (): PostStats => ({ posts: 0, accepted: 0, retried503: 0, networkErrors: 0, other: {}, fiveHundreds: [] });
 

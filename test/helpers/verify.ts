@@ -69,3 +69,33 @@ export async function mailsMentioning(stack: StackInfo, needle: string): Promise
   }
   return out;
 }
+
+/** What a native client said: its exit status and everything it printed. */
+export interface ClientRun {
+  ok: boolean;
+  out: string;
+}
+
+function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ClientRun> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 20_000 }, (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}` }));
+  });
+}
+
+/** `mysql` over TCP as `user` (password in MYSQL_PWD, never on the command line), running `sql` in `database`. */
+export function mysqlAs(stack: StackInfo, user: string, password: string, database: string, sql: string, at = { host: stack.mysql.host, port: stack.mysql.port }): Promise<ClientRun> {
+  return runClient('mysql', ['--no-defaults', '--protocol=TCP', '-h', at.host, '-P', String(at.port), '-u', user, '--batch', '-e', sql, database], { MYSQL_PWD: password });
+}
+
+/** `psql` as `user` (password in PGPASSWORD), running `sql` in `database`. */
+export function psqlAs(stack: StackInfo, user: string, password: string, database: string, sql: string, at = { host: stack.postgres.host, port: stack.postgres.port }): Promise<ClientRun> {
+  return runClient('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-h', at.host, '-p', String(at.port), '-U', user, '-d', database, '-At', '-c', sql], {
+    PGPASSWORD: password,
+    PGCONNECT_TIMEOUT: '5',
+  });
+}
+
+/** As the stack's MySQL admin. */
+export const mysqlAdmin = (stack: StackInfo, sql: string) => mysqlAs(stack, stack.mysql.adminUser, stack.mysql.adminPassword, 'mysql', sql);
+/** As the stack's PostgreSQL admin. */
+export const psqlAdmin = (stack: StackInfo, sql: string) => psqlAs(stack, stack.postgres.adminUser, stack.postgres.adminPassword, 'postgres', sql);

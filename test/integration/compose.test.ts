@@ -23,3 +23,8 @@ test('a typo in it is caught', async () => {
   require('node:fs').writeFileSync(file, broken);
   await expect(exec('docker-compose', ['-f', file, 'config', '-q'])).rejects.toThrow(/imag/);
 });
+
+test('its Redis runs behind Sentinel: a master, a replica and three Sentinels, started by the servers host', async () => {
+  const { stdout } = await exec('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config']);
+  expect(stdout).toMatch(/- --redis\n\s+- sentinel/);
+});

@@ -21,7 +21,7 @@ afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 describe('ensureTls', () => {
   it('makes the CA and the certificate once, then reuses them', async () => {
     const l = stackLayout(tmp);
-    expect(await ensureTls(l)).toEqual(['CA', 'localhost certificate']);
+    expect(await ensureTls(l)).toEqual(['CA', 'server certificate for localhost']);
     const before = [readFileSync(l.caCert), readFileSync(l.serverCert), readFileSync(l.serverKey)];
     expect(await ensureTls(l)).toEqual([]);
     expect([readFileSync(l.caCert), readFileSync(l.serverCert), readFileSync(l.serverKey)]).toEqual(before);
@@ -41,10 +41,10 @@ describe('ensureTls', () => {
     await ensureTls(l);
     const ca = readFileSync(l.caCert);
     rmSync(l.serverCert);
-    expect(await ensureTls(l)).toEqual(['localhost certificate']);
+    expect(await ensureTls(l)).toEqual(['server certificate for localhost']);
     // A certificate valid for 10 more days only.
     execFileSync('openssl', ['req', '-x509', '-new', '-key', l.serverKey, '-subj', '/CN=localhost', '-days', '10', '-out', l.serverCert], { stdio: 'ignore' });
-    expect(await ensureTls(l)).toEqual(['localhost certificate']);
+    expect(await ensureTls(l)).toEqual(['server certificate for localhost']);
     expect(readFileSync(l.caCert)).toEqual(ca);
     expect(new X509Certificate(readFileSync(l.serverCert)).verify(new X509Certificate(ca).publicKey)).toBe(true);
   });
@@ -54,8 +54,23 @@ describe('ensureTls', () => {
     await ensureTls(l);
     const ca = readFileSync(l.caCert);
     rmSync(l.caKey);
-    expect(await ensureTls(l)).toEqual(['CA', 'localhost certificate']);
+    expect(await ensureTls(l)).toEqual(['CA', 'server certificate for localhost']);
     expect(readFileSync(l.caCert)).not.toEqual(ca);
+  });
+});
+
+describe('ensureTls for the multi-host stack', () => {
+  it('names each API host in the certificate, and remakes a certificate that lacks one', async () => {
+    const l = stackLayout(tmp);
+    await ensureTls(l);
+    expect(new X509Certificate(readFileSync(l.serverCert)).checkHost('coffee.csclub.internal')).toBeUndefined();
+    const hosts = ['phosphoric-acid.csclub.internal', 'coffee.csclub.internal'];
+    expect(await ensureTls(l, hosts)).toEqual([`server certificate for localhost, ${hosts.join(', ')}`]);
+    const cert = new X509Certificate(readFileSync(l.serverCert));
+    for (const h of ['localhost', ...hosts]) expect(cert.checkHost(h)).toBe(h);
+    expect(cert.checkHost('mail.csclub.internal')).toBeUndefined();
+    expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(await ensureTls(l, hosts)).toEqual([]);
   });
 });
 

@@ -280,6 +280,69 @@ describe('HomeDirs .forward', () => {
   });
 });
 
+describe('HomeDirs.writePrivateFile (the database info files)', () => {
+  const home = () => join(root, 'info_1');
+  const file = () => join(home(), 'ceo-mysql-info');
+  const old = () => `${file()}.old`;
+  /** Everything under `outside`, with contents: must never change. */
+  const snapshot = () => fs.readdirSync(outside).map((f) => [f, fs.lstatSync(join(outside, f)).isFile() ? fs.readFileSync(join(outside, f), 'utf8') : 'dir']);
+
+  beforeAll(async () => {
+    await homes.create(root, 'info_1', UID, GID);
+  });
+
+  it('writes the file, owned by the user, mode 0600; a second write keeps the first as .old', async () => {
+    await homes.writePrivateFile(root, 'info_1', UID, GID, 'ceo-mysql-info', 'Password: one\n');
+    expect(fs.readFileSync(file(), 'utf8')).toBe('Password: one\n');
+    expect([...owner(file()), mode(file())]).toEqual([UID, GID, 0o600]);
+    await homes.writePrivateFile(root, 'info_1', UID, GID, 'ceo-mysql-info', 'Password: two\n');
+    expect(fs.readFileSync(file(), 'utf8')).toBe('Password: two\n');
+    expect(fs.readFileSync(old(), 'utf8')).toBe('Password: one\n');
+    expect([...owner(old()), mode(old())]).toEqual([UID, GID, 0o600]);
+    // No temp files stay behind.
+    expect(fs.readdirSync(home()).sort()).toEqual(['ceo-mysql-info', 'ceo-mysql-info.old']);
+  });
+
+  it.each([
+    ['the file', () => file()],
+    ['the .old file', () => old()],
+  ])('refuses a symlink planted as %s, and touches nothing it points to', async (_what, at) => {
+    const before = snapshot();
+    const content = fs.readFileSync(file(), 'utf8');
+    fs.rmSync(at(), { force: true });
+    fs.symlinkSync(join(outside, 'precious'), at());
+    const err = await codeOf(homes.writePrivateFile(root, 'info_1', UID, GID, 'ceo-mysql-info', 'Password: three\n'));
+    expect(err).toMatchObject({ name: 'PermanentError', code: 'HOME_UNSAFE_PATH', permanent: true });
+    expect(err.message).toMatch(/symlink/);
+    expect(snapshot()).toEqual(before);
+    expect(owner(join(outside, 'precious'))).toEqual([0, 0]);
+    expect(fs.lstatSync(at()).isSymbolicLink()).toBe(true);
+    fs.rmSync(at());
+    if (at() === file()) fs.writeFileSync(file(), content);
+    expect(fs.readdirSync(home()).filter((f) => f.includes('ceod-'))).toEqual([]);
+  });
+
+  it('refuses a directory at the name', async () => {
+    fs.rmSync(file(), { force: true });
+    fs.mkdirSync(file());
+    expect(await codeOf(homes.writePrivateFile(root, 'info_1', UID, GID, 'ceo-mysql-info', 'x\n'))).toMatchObject({ code: 'HOME_UNSAFE_PATH' });
+    fs.rmdirSync(file());
+  });
+
+  it('refuses a symlinked home, a missing home, a home of another user, and a file name that is a path', async () => {
+    const before = snapshot();
+    fs.symlinkSync(outside, join(root, 'syminfo'));
+    expect(await codeOf(homes.writePrivateFile(root, 'syminfo', UID, GID, 'ceo-mysql-info', 'x\n'))).toMatchObject({ code: 'HOME_UNSAFE_PATH' });
+    expect(snapshot()).toEqual(before);
+    expect(await codeOf(homes.writePrivateFile(root, 'nobody', UID, GID, 'ceo-mysql-info', 'x\n'))).toMatchObject({ code: 'HOME_MISSING' });
+    expect(await codeOf(homes.writePrivateFile(root, 'taken', UID, GID, 'ceo-mysql-info', 'x\n'))).toMatchObject({ code: 'HOME_UNSAFE_PATH' });
+    for (const bad of ['../precious', '.bashrc', 'a/b', '', 'x'.repeat(65)]) {
+      expect(await codeOf(homes.writePrivateFile(root, 'info_1', UID, GID, bad, 'x\n'))).toMatchObject({ code: 'INVALID_PAYLOAD' });
+    }
+    expect(snapshot()).toEqual(before);
+  });
+});
+
 describe('HomeDirs.ping', () => {
   it('accepts a directory root and refuses a file', async () => {
     await expect(homes.ping(root)).resolves.toBeUndefined();

@@ -1,30 +1,30 @@
 /**
- * Jest setupFiles (integration, e2e, faults): the test stack's API serves
+ * Jest setupFiles (integration, e2e, faults, hosts): the test stack's API serves
  * HTTPS with the stack's own CA (tools/devstack/tls.ts), as production serves
- * it with the club's. Trust that CA in this test process, for `fetch` (undici's
- * global dispatcher) and for `node:https`, the way NODE_EXTRA_CA_CERTS would if
- * it had been set before the process started. Nothing else is trusted less:
- * the system roots stay.
+ * it with the club's. Trust that CA in this test process, as NODE_EXTRA_CA_CERTS
+ * would had it been set before the process started: for `fetch` and for
+ * `node:https`. The system roots stay trusted.
  *
- * The global `fetch` a test calls is Node's own, from the realm jest runs in,
- * and it reads its dispatcher from that realm's `globalThis`, not from the
- * test's sandbox (jest copies named globals into the sandbox, not symbol-keyed
- * ones): so the dispatcher is installed on both. `fetch.constructor` is that
- * realm's `Function`, the one way to its `globalThis` from here.
+ * `fetch` is replaced by undici's own, with a dispatcher that trusts the CA:
+ * jest runs test files in a separate global, so setting undici's global
+ * dispatcher there is not seen by the fetch Node's own global uses.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { globalAgent } from 'node:https';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { Agent, setGlobalDispatcher } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 
-const dir = resolve(process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'));
-const caFile = resolve(dir, 'tls', 'ca.crt');
-if (existsSync(caFile)) {
-  const ca = [...rootCertificates, readFileSync(caFile, 'utf8')];
-  const agent = new Agent({ connect: { ca } });
-  setGlobalDispatcher(agent);
-  const outer = (fetch as unknown as { constructor: FunctionConstructor }).constructor('return globalThis')() as Record<symbol, unknown>;
-  outer[Symbol.for('undici.globalDispatcher.1')] = agent;
+// The test stack's, and the multi-host stack's (the hosts project) when it exists.
+const dirs = [
+  process.env.CEOD_TEST_STACK_DIR ?? resolve(__dirname, '..', '..', '.test-stack'),
+  process.env.CEOD_HOSTS_STACK_DIR ?? resolve(__dirname, '..', '..', '.hosts-stack'),
+];
+const caFiles = dirs.map((d) => resolve(d, 'tls', 'ca.crt')).filter((f) => existsSync(f));
+if (caFiles.length > 0) {
+  const ca = [...rootCertificates, ...caFiles.map((f) => readFileSync(f, 'utf8'))];
+  const dispatcher = new Agent({ connect: { ca } });
+  globalThis.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { dispatcher, ...init })) as unknown as typeof fetch;
   globalAgent.options.ca = ca;
 }

@@ -202,3 +202,26 @@ describe('#6 request timeouts', () => {
     expect(answer).toContain('"HEADERS_TOO_LARGE"');
   });
 });
+
+describe('#8 job payloads follow the member read\'s rules', () => {
+  it('forwarding addresses in a job\'s payload are shown to their member and syscom only, whoever asked', async () => {
+    const { newRecord } = await import('../../src/jobs/submit');
+    const { createMember } = await import('../../src/jobs/create-member');
+    const r = newRecord(createMember, { uid: 'alice1', cn: 'Alice One', given_name: 'Alice', sn: 'One', terms: ['w2099'], forwarding_addresses: ['alice@example.org'] }, 'office1');
+    await store.submit(r);
+    const view = async (uid: string) => (await app.inject({ method: 'GET', url: `/api/jobs/${r.id}`, headers: as(uid) })).json().payload.forwarding_addresses;
+    expect(await view('office1')).not.toEqual(['alice@example.org']); // the requester, but office
+    expect(await view('ctdalek')).toEqual(['alice@example.org']);
+    // A member sees only their own jobs; alice1 did not ask for this one.
+    expect((await app.inject({ method: 'GET', url: `/api/jobs/${r.id}`, headers: as('alice1') })).statusCode).toBe(403);
+  });
+});
+
+describe('#12 what counts as the same request', () => {
+  it('no body and {} are the same request for a key', async () => {
+    const key = { 'idempotency-key': 'k-2' };
+    const a = await send('POST', '/api/members/alice1/pwreset', undefined, { ...as('office1'), ...key });
+    const b = await send('POST', '/api/members/alice1/pwreset', '{}', { ...as('office1'), ...key, 'content-type': 'application/json' });
+    expect([a.statusCode, b.statusCode, b.json().id]).toEqual([202, 202, a.json().id]);
+  });
+});

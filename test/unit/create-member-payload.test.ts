@@ -47,3 +47,30 @@ describe('create member payload', () => {
     expect(issue!.path).toBe(path);
   });
 });
+
+describe('given_name and sn, when absent, from cn', () => {
+  const parse = (extra: Record<string, unknown>) => createMemberPayload.parse({ uid: 'test_1', cn: 'Test One', terms: ['f2026'], ...extra });
+  it.each([
+    ['Test One', { given_name: 'Test', sn: 'One' }],
+    ['Mary Ann  van Dyke', { given_name: 'Mary Ann van', sn: 'Dyke' }],
+    ['Cher', { sn: 'Cher' }],
+  ])('%j gives %j', (cn, names) => {
+    const p = parse({ cn });
+    expect({ given_name: p.given_name, sn: p.sn }).toEqual({ given_name: undefined, ...names });
+  });
+
+  it('never replaces one that is given', () => {
+    expect(parse({ given_name: 'T.', sn: 'Uno' })).toMatchObject({ given_name: 'T.', sn: 'Uno' });
+    expect(parse({ sn: 'Uno' })).toMatchObject({ given_name: 'Test', sn: 'Uno' });
+    expect(parse({ given_name: 'T.' })).toMatchObject({ given_name: 'T.', sn: 'One' });
+  });
+
+  it('is stable when the job parses its payload again', () => {
+    const once = parse({});
+    expect(createMemberPayload.parse(once)).toEqual(once);
+  });
+
+  it('accepts the uid test_1 (Debian adduser’s rule)', () => {
+    expect(parse({}).uid).toBe('test_1');
+  });
+});

@@ -40,3 +40,23 @@ test("ioredis's fail-fast errors (Redis down or restarting) are transient REDIS_
   expect(classify(new Error('Connection is closed for good, said the bug')).code).toBe('UNKNOWN');
   expect(httpStatus('REDIS_UNAVAILABLE')).toBe(503);
 });
+
+test('Redis failing over (no master, a master turned replica, too few replicas) is a transient REDIS_UNAVAILABLE, never a 500', () => {
+  const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+  for (const m of [
+    'NOREPLICAS Not enough good replicas to write.',
+    "READONLY You can't write against a read only replica.",
+    'LOADING Redis is loading the dataset in memory',
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)',
+    'ERR Error running script (call to f_0123): @user_script:12: NOREPLICAS Not enough good replicas to write.',
+  ]) {
+    expect(classify(reply(m))).toMatchObject({ code: 'REDIS_UNAVAILABLE', permanent: false });
+  }
+  expect(classify(new Error('All sentinels are unreachable. Retrying from scratch after 100ms.'))).toMatchObject({ code: 'REDIS_UNAVAILABLE' });
+  // Another reply error is not a failover.
+  expect(classify(reply('ERR wrong number of arguments')).code).toBe('UNKNOWN');
+  // A plain Error that merely mentions it is not ioredis's.
+  expect(classify(new Error('READONLY file system')).code).toBe('UNKNOWN');
+  expect(httpStatus('REDIS_NOT_REPLICATED')).toBe(503);
+});

@@ -122,3 +122,26 @@ it('keeps a client\'s Connection: close', async () => {
   const res = await watch(id, { connection: 'close' });
   expect(res.headers.connection).toBe('close');
 });
+
+it('past the host\'s cap, a stream is a 503 with Retry-After', async () => {
+  app = await build((c) => Object.assign(c, { sse_max_streams: 1, sse_idle_timeout_ms: 60_000 }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const r = newRecord(resetPassword, { uid: 'regular1' }, 'regular1');
+  await store.submit(r);
+  const open = (): Promise<{ head: string; close: () => void }> =>
+    new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1', () =>
+        s.write(`GET /api/jobs/${r.id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: ${negotiateAs('regular1')}\r\n\r\n`),
+      );
+      s.once('data', (d) => resolve({ head: d.toString(), close: () => s.destroy() }));
+    });
+  const a = await open();
+  const b = await open();
+  expect(a.head).toMatch(/^HTTP\/1\.1 200/);
+  expect(b.head).toMatch(/^HTTP\/1\.1 503/);
+  expect(b.head.toLowerCase()).toContain('retry-after: 1');
+  expect(b.head).toContain('TOO_MANY_STREAMS');
+  a.close();
+  b.close();
+});

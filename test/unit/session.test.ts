@@ -259,3 +259,25 @@ describe('the auth hook with session cookies off', () => {
     expect((await h.call({ cookie: `${SESSION_COOKIE}=${cookie}` })).status).toBe(401);
   });
 });
+
+describe('RoleCache', () => {
+  it('caches a user\'s roles, and reads them afresh once their session generation moved (a revocation)', async () => {
+    let reads = 0;
+    let groups = ['syscom'];
+    const ldap = {
+      getUser: async (uid: string) => ({ uid }),
+      groupsOf: async () => {
+        reads += 1;
+        return groups;
+      },
+    } as unknown as Ldap;
+    const cache = new RoleCache(ldap, 60_000);
+    expect((await cache.lookup('alice1', 'alice1@X', 0))!.isSyscom).toBe(true);
+    groups = [];
+    expect((await cache.lookup('alice1', 'alice1@X', 0))!.isSyscom).toBe(true); // cached
+    expect(reads).toBe(1);
+    // alice1 left syscom: the step revoked her sessions, her generation is now 1.
+    expect((await cache.lookup('alice1', 'alice1@X', 1))!.isSyscom).toBe(false);
+    expect(reads).toBe(2);
+  });
+});

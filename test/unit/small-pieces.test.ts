@@ -2,7 +2,11 @@ import { lowestFreeId } from '../../src/jobs/uid-numbers';
 import { backoffDelay } from '../../src/workers/runner';
 import { generatePassword, openSecret, sealSecret } from '../../src/core/secret-box';
 import { gssServiceName } from '../../src/krb5/spnego';
-import { principalToUid } from '../../src/core/model/names';
+import { isName, principalToUid } from '../../src/core/model/names';
+import { uidSchema } from '../../src/core/model/fields';
+import { checkPrincipalName } from '../../src/krb5/kadmin-output';
+import { homePath } from '../../src/homedirs/paths';
+import { escapeDnValue, escapeFilterValue } from '../../src/ldap/escape';
 import { randomBytes } from 'node:crypto';
 
 describe('uid number allocation', () => {
@@ -52,5 +56,21 @@ describe('principals', () => {
   it('turns a service principal into a GSS service name', () => {
     expect(gssServiceName('ceod/localhost')).toBe('ceod@localhost');
     expect(gssServiceName('ceod/phosphoric-acid.csclub.internal@CSCLUB.INTERNAL')).toBe('ceod@phosphoric-acid.csclub.internal');
+  });
+});
+
+describe('the one name rule (Debian adduser: ^[a-z][-a-z0-9_]*$, at most 32)', () => {
+  it('takes test_1 everywhere a name goes', () => {
+    for (const n of ['test_1', 'a', 'a-b_c', `a${'_'.repeat(31)}`]) expect([n, isName(n)]).toEqual([n, true]);
+    expect(principalToUid('test_1@CSCLUB.INTERNAL', 'CSCLUB.INTERNAL')).toBe('test_1');
+    expect(checkPrincipalName('test_1')).toBeUndefined();
+    expect(homePath('/users', 'test_1')).toBe('/users/test_1');
+    expect(escapeDnValue('test_1')).toBe('test_1');
+    expect(escapeFilterValue('test_1')).toBe('test_1');
+    expect(uidSchema.safeParse('test_1').success).toBe(true);
+  });
+  it.each(['_a', '1a', '-a', 'A', 'a.b', 'a b', 'a$', `a${'b'.repeat(32)}`, ''])('refuses %j', (n) => {
+    expect(isName(n)).toBe(false);
+    expect(uidSchema.safeParse(n).success).toBe(false);
   });
 });

@@ -64,6 +64,25 @@ describe('write routes declared with writeRoute', () => {
     expect(queue.dispatched).toHaveLength(0);
   });
 
+  it('a bad body names every invalid field at once: error.fields, error.field the first', async () => {
+    const res = await post('/api/members', 'office1', { uid: 'Bad Uid', cn: '', terms: ['x2099', 'f2099', 'y1'], forwarding_addresses: 'me', is_admin: true, shell: 1 });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json();
+    expect(error.fields.map((f: { field: string }) => f.field)).toEqual(['uid', 'cn', 'terms.0', 'terms.2', 'forwarding_addresses', 'is_admin', 'shell']);
+    expect(error.field).toBe('uid');
+    for (const f of error.fields) {
+      expect(f.message).toEqual(expect.any(String));
+      expect(error.message).toContain(`${f.field}: ${f.message}`);
+    }
+    expect(error.fields.find((f: { field: string }) => f.field === 'is_admin').message).toBe('unknown field');
+    expect(queue.dispatched).toHaveLength(0);
+  });
+
+  it('a body with one bad field lists just that one', async () => {
+    const res = await post('/api/members/alice1/renew', 'office1', { terms: ['x2099'] });
+    expect(res.json().error.fields).toEqual([{ field: 'terms.0', message: res.json().error.message.replace(/^terms\.0: /, '') }]);
+  });
+
   it('a route without a body refuses one', async () => {
     const res = await post('/api/members/alice1/pwreset', 'office1', { uid: 'someone-else' });
     expect(res.statusCode).toBe(400);

@@ -12,7 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { parse, stringify } from 'ini';
 import { GSS_MECH_OID_SPNEGO, initializeClient } from 'kerberos';
 import { REPO_ROOT } from './layout';
-import { httpsAnswers } from './probes';
+import { httpAnswers, httpsAnswers } from './probes';
 import type { CeodName, StackInfo } from './types';
 
 /** The built ceod entry point. */
@@ -88,12 +88,13 @@ export async function startCeod(
     configs[name] = join(dir, `${name}.ini`);
     writeFileSync(configs[name], stringify(ini), { mode: 0o600 });
   }
+  // HTTPS with the stack's own CA, as in production; plain HTTP where a test turned TLS off.
+  const plain = parse(readFileSync(configs.api, 'utf8')).ceod?.tls === 'off';
   const procs = new Map<ProcName, ChildProcess>();
   const exits = new Map<ProcName, Promise<number | null>>();
 
   const cluster: CeodCluster = {
-    // HTTPS with the stack's own CA, as in production (clients trust stack.tls.caFile).
-    url: `https://localhost:${port}`,
+    url: `${plain ? 'http' : 'https'}://localhost:${port}`,
     metricsUrls,
     prefix,
     dir,
@@ -110,7 +111,10 @@ export async function startCeod(
       child.stderr!.pipe(out);
       procs.set(name, child);
       exits.set(name, new Promise((resolve) => child.on('exit', (code) => resolve(code))));
-      if (name === 'api') await waitFor(() => httpsAnswers(`${cluster.url}/health`, stack.tls.caFile), 60_000, `API on ${cluster.url}`, () => cluster.logs('api'));
+      if (name === 'api') {
+        const health = `${cluster.url}/health`;
+        await waitFor(() => (plain ? httpAnswers(health) : httpsAnswers(health, stack.tls.caFile)), 60_000, `API on ${cluster.url}`, () => cluster.logs('api'));
+      }
       else await waitFor(async () => cluster.logs(name).includes('worker ready'), 60_000, `worker ${name}`, () => cluster.logs(name));
     },
     async kill(name, signal = 'SIGTERM') {

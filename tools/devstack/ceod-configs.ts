@@ -30,6 +30,25 @@ function renderIni(sections: [string, Section][], header: string): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * `[redis]` for a stack: its one server, or its Sentinels (with a WAIT for the
+ * replica before the API answers 202, as the Sentinel setup is meant to run).
+ */
+export function redisSection(info: StackInfo): Section {
+  const auth = { username: info.redis.user, password_file: info.redis.passwordFile };
+  const s = info.redis.sentinel;
+  if (!s) return { url: info.redis.url, ...auth };
+  return {
+    sentinels: s.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
+    sentinel_name: s.masterName,
+    sentinel_username: s.user,
+    sentinel_password_file: s.passwordFile,
+    ...auth,
+    wait_replicas: s.minReplicasToWrite,
+    wait_timeout_ms: 1000,
+  };
+}
+
 /** The INI text of the config for `name`. */
 export function ceodConfigText(info: StackInfo, name: CeodName): string {
   const { host, roles } = CEOD_HOSTS[name];
@@ -70,7 +89,7 @@ export function ceodConfigText(info: StackInfo, name: CeodName): string {
       },
     ],
     // The default user is off in the stack's Redis: ceod logs in as its ACL user.
-    ['redis', { url: info.redis.url, username: info.redis.user, password_file: info.redis.passwordFile }],
+    ['redis', redisSection(info)],
     ['members', { min_id: 20001, max_id: 29999, home_root: info.homeRoot, skel: info.skelDir }],
     ['clubs', { min_id: 30001, max_id: 39999, home_root: info.homeRoot }],
     [
@@ -93,6 +112,16 @@ export function ceodConfigText(info: StackInfo, name: CeodName): string {
       },
     ],
     ['mail', { announce_to: `ceo@${info.baseDomain}` }],
+    // Every host gets both: the db worker needs them, the API checks with them before it enqueues.
+    // Members connect over TCP to 127.0.0.1 (`localhost` would make the mysql client use its own socket).
+    [
+      'mysql',
+      { host: info.mysql.host, port: info.mysql.port, admin_user: info.mysql.adminUser, password_file: info.mysql.adminPasswordFile, hostname: info.mysql.host },
+    ],
+    [
+      'postgresql',
+      { host: info.postgres.host, port: info.postgres.port, admin_user: info.postgres.adminUser, password_file: info.postgres.adminPasswordFile, hostname: info.postgres.host },
+    ],
     ['auxiliary_groups', { syscom: 'office,staff', termcom: 'office' }],
     ['auxiliary_lists', { syscom: 'syscom,syscom-alerts' }],
     [

@@ -1,7 +1,7 @@
 /**
  * The dev stack from the command line:
  *
- *   node dist-tools/devstack/cli.js up     --dir D --base-port N [--with-ceod] [--detach]
+ *   node dist-tools/devstack/cli.js up     --dir D --base-port N [--redis single|sentinel] [--with-ceod] [--detach]
  *   node dist-tools/devstack/cli.js down   --dir D
  *   node dist-tools/devstack/cli.js status --dir D [--json]
  *
@@ -18,11 +18,13 @@ import { logFile, pidFile, stackLayout } from './layout';
 import { CEOD_NAMES, type StackInfo } from './types';
 
 const USAGE = `usage:
-  cli.js up     --dir DIR --base-port N [--with-ceod] [--detach]
+  cli.js up     --dir DIR --base-port N [--redis single|sentinel] [--with-ceod] [--detach]
   cli.js down   --dir DIR
   cli.js status --dir DIR [--json]
 
-Base ports by convention: dev 17000, tests 27000, bench 37000 (see tools/devstack/ports.ts).`;
+Base ports by convention: dev 17000, tests 27000, bench 30000 (see tools/devstack/ports.ts).
+--redis sentinel: Redis as a master, a replica and three Sentinels (base port +379, +380, +381-383);
+the generated ceod configs then name the Sentinels and wait for the replica.`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -34,6 +36,7 @@ function summary(info: StackInfo, withCeod: boolean, elapsedMs: number): string 
     `  Kerberos  realm ${info.realm}  kdc ${info.krb5.kdcAddress}  kadmind ${info.krb5.kadmindAddress}  kpasswd ${info.krb5.kpasswdAddress}`,
     `            keytabs ${info.krb5.serviceKeytab} (${info.krb5.servicePrincipal}), ${info.krb5.adminKeytab} (${info.krb5.adminPrincipal})`,
     `  Redis     ${info.redis.url}  user ${info.redis.user} (the default user is off; REDIS_URL in env.sh has the password)`,
+    ...(info.redis.sentinel ? [`            behind Sentinel: replica ${info.redis.sentinel.replica.host}:${info.redis.sentinel.replica.port}, Sentinels ${info.redis.sentinel.sentinels.map((x) => `${x.host}:${x.port}`).join(', ')} (user ${info.redis.sentinel.user})`] : []),
     `  Mailman   ${info.mailman.url}  user ${info.mailman.user}  lists ${info.mailman.lists.join(', ')}`,
     `  SMTP      smtp://${info.smtp.host}:${info.smtp.port}  catches into ${info.smtp.mailDir}`,
     `  MariaDB   ${info.mysql.host}:${info.mysql.port}  socket ${info.mysql.socket}  admin ${info.mysql.adminUser}`,
@@ -95,11 +98,13 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   let basePort = values['base-port'] !== undefined ? Number(values['base-port']) : undefined;
   if (basePort === undefined) basePort = readStackInfo(dir)?.basePort;
   if (basePort === undefined || !Number.isInteger(basePort)) {
-    throw new DevstackError('up: --base-port N is required for a new stack (dev 17000, tests 27000, bench 37000)');
+    throw new DevstackError('up: --base-port N is required for a new stack (dev 17000, tests 27000, bench 30000)');
   }
   const withCeod = values['with-ceod'] === true;
+  const redis = (values.redis as string | undefined) ?? (readStackInfo(dir)?.redis.sentinel ? 'sentinel' : 'single');
+  if (redis !== 'single' && redis !== 'sentinel') throw new DevstackError('--redis must be single or sentinel');
   const t0 = Date.now();
-  const result = await upStack({ dir, basePort, withCeod, log: (l) => say(`  ${l}`) });
+  const result = await upStack({ dir, basePort, withCeod, redis, log: (l) => say(`  ${l}`) });
   say(summary(result.info, withCeod, Date.now() - t0));
   if (values.detach) {
     say(`\nDetached. Stop with: node dist-tools/devstack/cli.js down --dir ${result.info.dir}`);
@@ -138,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       dir: { type: 'string' },
       'base-port': { type: 'string' },
+      redis: { type: 'string' },
       'with-ceod': { type: 'boolean', default: false },
       detach: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },

@@ -45,6 +45,10 @@ export function stackLayout(dir: string) {
     userCcache: p('ccache-user'),
     redisDir: p('redis'),
     redisConf: p('redis', 'redis.conf'),
+    // Redis behind Sentinel: the replica's dir and config, and one config per Sentinel.
+    redisReplicaDir: p('redis-replica'),
+    redisReplicaConf: p('redis-replica', 'redis.conf'),
+    sentinelDir: p('sentinel'),
     mailmanDir: p('mailman'),
     mailmanCfg: p('mailman', 'mailman.cfg'),
     mailmanVar: p('mailman', 'var'),

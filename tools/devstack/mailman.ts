@@ -8,14 +8,15 @@ import type { StackLayout } from './layout';
 import { DevstackError } from './processes';
 import { basicAuth } from './probes';
 import { BASE_DOMAIN, MAILMAN_USER, SEED_LISTS } from './seed';
-import type { StackInfo, StackPorts } from './types';
+import { bindOf, hostOf } from './placement';
+import type { Placement, StackInfo, StackPorts } from './types';
 
 /** The Debian package's entry points: the python3 on PATH may be a shim that cannot import mailman. */
 export const MAILMAN_MASTER = '/usr/lib/mailman3/bin/master';
 
 const IDLE_RUNNERS = ['archive', 'bounces', 'command', 'digest', 'in', 'lmtp', 'nntp', 'out', 'pipeline', 'retry', 'task', 'virgin'];
 
-export function writeMailmanConfig(layout: StackLayout, ports: StackPorts, password: string): void {
+export function writeMailmanConfig(layout: StackLayout, ports: StackPorts, password: string, placement?: Placement): void {
   mkdirSync(layout.mailmanVar, { recursive: true, mode: 0o700 });
   const runners = IDLE_RUNNERS.map((r) => `[runner.${r}]\nstart: no\n`).join('\n');
   writeFileSync(
@@ -36,7 +37,7 @@ class: mailman.database.sqlite.SQLiteDatabase
 url: sqlite:///$DATA_DIR/mailman.db
 
 [webservice]
-hostname: 127.0.0.1
+hostname: ${bindOf(placement, 'mailman')}
 port: ${ports.mailmanRest}
 api_version: 3.1
 admin_user: ${MAILMAN_USER}
@@ -46,9 +47,9 @@ workers: 1
 [mta]
 # No postfix: incoming mail is not wired; outgoing would go to the SMTP catcher.
 incoming: mailman.mta.null.NullMTA
-smtp_host: 127.0.0.1
+smtp_host: ${hostOf(placement, 'smtp')}
 smtp_port: ${ports.smtp}
-lmtp_host: 127.0.0.1
+lmtp_host: ${bindOf(placement, 'mailman')}
 lmtp_port: ${ports.mailmanLmtp}
 
 [archiver.prototype]

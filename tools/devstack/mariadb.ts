@@ -16,6 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { logFile, stackLayout } from './layout';
+import { bindOf } from './placement';
 import { DevstackError, findBinary } from './processes';
 import type { StackInfo } from './types';
 
@@ -46,7 +47,7 @@ export function mariadbdArgs(info: StackInfo): string[] {
     `--datadir=${info.mysql.dataDir}`,
     `--socket=${info.mysql.socket}`,
     `--port=${info.mysql.port}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${bindOf(info.placement, 'mariadb')}`,
     `--pid-file=${join(layout.mariadbDir, 'mariadbd.pid')}`,
     `--user=${osUser()}`,
     // Accounts are by address (127.0.0.1, localhost): no DNS, no /etc/hosts.
@@ -100,6 +101,14 @@ export async function ensureMariadbData(info: StackInfo): Promise<boolean> {
 }
 
 /** MariaDB's mysql_native_password hash: the server never sees the password itself. */
+/** `10.250.3.0/24` as MariaDB's host pattern `10.250.3.%` (only /8, /16 and /24 networks). */
+export function cidrToLike(cidr: string): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(8|16|24)$/.exec(cidr);
+  if (!m) return null;
+  const keep = Number(m[5]) / 8;
+  return [...m.slice(1, 1 + keep), '%'].join('.');
+}
+
 export function nativePasswordHash(password: string): string {
   const sha1 = (b: Buffer | string) => createHash('sha1').update(b).digest();
   return `*${sha1(sha1(password)).toString('hex').toUpperCase()}`;
@@ -112,7 +121,9 @@ export function nativePasswordHash(password: string): string {
  */
 export async function ensureMariadbAdmin(info: StackInfo): Promise<void> {
   const hash = nativePasswordHash(info.mysql.adminPassword);
-  const sql = ['127.0.0.1', 'localhost']
+  // Clients from other hosts of the multi-host harness come from its network (`10.x.y.%`).
+  const networks = (info.placement?.clientNetworks ?? []).map(cidrToLike).filter((h): h is string => h !== null);
+  const sql = ['127.0.0.1', 'localhost', ...networks]
     .map((host) => {
       const account = `'${info.mysql.adminUser}'@'${host}'`;
       return [

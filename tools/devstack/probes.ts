@@ -5,9 +5,12 @@ import { connect, type Socket } from 'node:net';
 
 const HOST = '127.0.0.1';
 
+/** Where to probe: a port on 127.0.0.1, or a host and port. */
+export type ProbeTarget = number | { host: string; port: number };
+
 /** Connects, optionally writes `send`, and resolves with `check(received)` once it is decided. */
 function converse(
-  port: number,
+  at: ProbeTarget,
   timeoutMs: number,
   send: string | null,
   check: ((received: string) => boolean | null) | null,
@@ -15,7 +18,7 @@ function converse(
   return new Promise((resolve) => {
     let done = false;
     let received = '';
-    const sock: Socket = connect({ host: HOST, port });
+    const sock: Socket = connect(typeof at === 'number' ? { host: HOST, port: at } : at);
     const finish = (ok: boolean) => {
       if (done) return;
       done = true;
@@ -40,7 +43,7 @@ function converse(
 }
 
 /** The port accepts a TCP connection. */
-export function tcpAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+export function tcpAnswers(port: ProbeTarget, timeoutMs = 1000): Promise<boolean> {
   return converse(port, timeoutMs, null, null);
 }
 
@@ -53,7 +56,7 @@ function resp(...args: string[]): string {
  * Redis accepts `auth` and answers PING with PONG (not -LOADING while it
  * replays its AOF). Without `auth`, PING as the default user (a Redis with no ACL).
  */
-export function redisAnswers(port: number, auth?: { username: string; password: string }, timeoutMs = 1000): Promise<boolean> {
+export function redisAnswers(port: ProbeTarget, auth?: { username: string; password: string }, timeoutMs = 1000): Promise<boolean> {
   if (!auth) return converse(port, timeoutMs, resp('PING'), (r) => (r.includes('\r\n') ? r.startsWith('+PONG') : null));
   return converse(port, timeoutMs, resp('AUTH', auth.username, auth.password) + resp('PING'), (r) => {
     const lines = r.split('\r\n');
@@ -69,7 +72,7 @@ export function redisAnswers(port: number, auth?: { username: string; password: 
  * error packet (0xff) such as 1130 "host not allowed" while no account
  * matches 127.0.0.1 yet (before the admin user is made). Either is an answer.
  */
-export function mysqlAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+export function mysqlAnswers(port: ProbeTarget, timeoutMs = 1000): Promise<boolean> {
   return converse(port, timeoutMs, null, (r) => (r.length < 5 ? null : r.charCodeAt(4) === 0x0a || r.charCodeAt(4) === 0xff));
 }
 
@@ -79,7 +82,7 @@ export function mysqlAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
  * "the database system is starting up"). The connection is then dropped
  * before authenticating, which the server does not log.
  */
-export function postgresAnswers(port: number, user: string, timeoutMs = 1000): Promise<boolean> {
+export function postgresAnswers(port: ProbeTarget, user: string, timeoutMs = 1000): Promise<boolean> {
   const params = Buffer.from(`user\0${user}\0database\0postgres\0\0`, 'latin1');
   const head = Buffer.alloc(8);
   head.writeInt32BE(8 + params.length, 0);
@@ -89,7 +92,7 @@ export function postgresAnswers(port: number, user: string, timeoutMs = 1000): P
 }
 
 /** An SMTP server sends its 220 greeting. */
-export function smtpAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+export function smtpAnswers(port: ProbeTarget, timeoutMs = 1000): Promise<boolean> {
   return converse(port, timeoutMs, null, (r) => (r.includes('\r\n') ? r.startsWith('220') : null));
 }
 

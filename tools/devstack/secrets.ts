@@ -13,6 +13,8 @@ export interface StackSecrets {
   kdcMasterPassword: string;
   mailmanPassword: string;
   redisPassword: string;
+  /** What clients log in to the Sentinels with (Redis behind Sentinel only). */
+  sentinelPassword: string;
   mysqlAdminPassword: string;
   postgresAdminPassword: string;
   userPasswords: Record<SeedUid, string>;
@@ -22,6 +24,7 @@ export interface StackSecrets {
     mailmanPassword: string;
     /** The Redis ACL user ceod's password (ceod reads it through [redis] password_file). */
     redisPassword: string;
+    sentinelPassword: string;
     mysqlAdminPassword: string;
     postgresAdminPassword: string;
     /** 32 random bytes, base64: ceod's key for secrets in job results. */
@@ -61,6 +64,7 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     kdcMasterPassword: f('kdc-master-password'),
     mailmanPassword: f('mailman-password'),
     redisPassword: f('redis-password'),
+    sentinelPassword: f('redis-sentinel-password'),
     mysqlAdminPassword: f('mysql-admin-password'),
     postgresAdminPassword: f('postgres-admin-password'),
     secretsKey: f('secrets-key'),
@@ -73,6 +77,7 @@ export function ensureSecrets(layout: StackLayout): StackSecrets {
     kdcMasterPassword: generateOnce(files.kdcMasterPassword, newPassword),
     mailmanPassword: generateOnce(files.mailmanPassword, newPassword),
     redisPassword: generateOnce(files.redisPassword, newPassword),
+    sentinelPassword: generateOnce(files.sentinelPassword, newPassword),
     mysqlAdminPassword: generateOnce(files.mysqlAdminPassword, newPassword),
     postgresAdminPassword: generateOnce(files.postgresAdminPassword, newPassword),
     userPasswords,

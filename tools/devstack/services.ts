@@ -9,10 +9,11 @@ import { krb5ServerEnv } from './krb5';
 import { MAILMAN_MASTER } from './mailman';
 import { mariadbdArgs } from './mariadb';
 import { postgresArgs, postgresBinDir, postgresRunAs } from './postgres';
-import { redisAuth } from './redis';
+import { bindOf, hostOf, placedSpawn } from './placement';
+import { redisAuth, sentinelAuth } from './redis';
 import { DevstackError, findBinary, type SpawnSpec } from './processes';
 import { basicAuth, httpAnswers, httpsAnswers, mysqlAnswers, postgresAnswers, redisAnswers, smtpAnswers, tcpAnswers } from './probes';
-import type { CeodName, ServiceName, StackInfo } from './types';
+import { SENTINEL_SERVICE_NAMES, SERVICE_NAMES, type CeodName, type ServiceName, type StackInfo } from './types';
 
 export { findBinary };
 
@@ -60,6 +61,18 @@ function catcherScript(info: StackInfo): { script: string; nodePath?: string } {
   return { script, nodePath: join(REPO_ROOT, 'node_modules') };
 }
 
+/** The Sentinel topology of a stack that must have one to run `name`. */
+function sentinelOf(info: StackInfo, name: ServiceName): NonNullable<StackInfo['redis']['sentinel']> {
+  const s = info.redis.sentinel;
+  if (!s) throw new DevstackError(`${name}: this stack's Redis does not run behind Sentinel`);
+  return s;
+}
+
+/** The servers of this stack, in start order: the Sentinel topology's only when it has one. */
+export function stackServices(info: Pick<StackInfo, 'redis'>): ServiceName[] {
+  return info.redis.sentinel ? [...SERVICE_NAMES, ...SENTINEL_SERVICE_NAMES] : [...SERVICE_NAMES];
+}
+
 /** The spec of one server of the stack. */
 export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
   const layout = stackLayout(info.dir);
@@ -71,15 +84,19 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
     readyTimeoutMs: 30000,
     stopSignal: 'SIGTERM' as NodeJS.Signals,
   };
-  const spec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = baseEnv()): (() => SpawnSpec) => () => ({
-    name,
-    cmd,
-    args,
-    env,
-    cwd: info.dir,
-    logFile: common.logFile,
-    pidFile: common.pidFile,
-  });
+  // Started where the placement says (a network namespace), or here.
+  const spec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = baseEnv()): (() => SpawnSpec) => () =>
+    placedSpawn(info, name, {
+      name,
+      cmd,
+      args,
+      env,
+      cwd: info.dir,
+      logFile: common.logFile,
+      pidFile: common.pidFile,
+    });
+  // Probes reach a server by the name clients use (run from where those names resolve).
+  const at = (port: number) => ({ host: hostOf(info.placement, name), port });
   switch (name) {
     case 'slapd':
       return {
@@ -87,32 +104,53 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
         // slapd finishes its writes and exits on SIGINT (~1.5 s).
         stopSignal: 'SIGINT',
         // -d 0: stay in the foreground (so the pid is ours) without debug output.
-        spawn: spec(findBinary('slapd'), ['-f', info.ldap.configFile, '-h', `${info.ldap.url}/`, '-d', '0']),
-        probe: () => tcpAnswers(info.ports.ldap),
+        spawn: spec(findBinary('slapd'), ['-f', info.ldap.configFile, '-h', `ldap://${bindOf(info.placement, 'slapd')}:${info.ports.ldap}/`, '-d', '0']),
+        probe: () => tcpAnswers(at(info.ports.ldap)),
         endpoint: info.ldap.url,
       };
     case 'krb5kdc':
       return {
         ...common,
         spawn: spec(findBinary('krb5kdc'), ['-n', '-P', join(layout.krb5Dir, 'krb5kdc.pid')], krb5ServerEnv(info, baseEnv())),
-        probe: () => tcpAnswers(info.ports.kdc),
-        endpoint: `tcp/udp 127.0.0.1:${info.ports.kdc}`,
+        probe: () => tcpAnswers(at(info.ports.kdc)),
+        endpoint: `tcp/udp ${info.krb5.kdcAddress}`,
       };
     case 'kadmind':
       return {
         ...common,
         spawn: spec(findBinary('kadmind'), ['-nofork', '-P', join(layout.krb5Dir, 'kadmind.pid')], krb5ServerEnv(info, baseEnv())),
-        probe: () => tcpAnswers(info.ports.kadmind),
-        endpoint: `127.0.0.1:${info.ports.kadmind} (kpasswd ${info.ports.kpasswd})`,
+        probe: () => tcpAnswers(at(info.ports.kadmind)),
+        endpoint: `${info.krb5.kadmindAddress} (kpasswd ${info.ports.kpasswd})`,
       };
     case 'redis':
       return {
         ...common,
         spawn: spec(findBinary('redis-server'), [info.redis.configFile]),
         // As ceod: the default user is off, so an answer also proves the ACL took.
-        probe: () => redisAnswers(info.ports.redis, info.redis.user ? redisAuth(info) : undefined),
+        probe: () => redisAnswers(at(info.ports.redis), info.redis.user ? redisAuth(info) : undefined),
         endpoint: info.redis.url,
       };
+    case 'redis-replica': {
+      const r = sentinelOf(info, name);
+      return {
+        ...common,
+        spawn: spec(findBinary('redis-server'), [r.replica.configFile]),
+        probe: () => redisAnswers(at(r.replica.port), redisAuth(info)),
+        endpoint: `redis://${r.replica.host}:${r.replica.port}`,
+      };
+    }
+    case 'sentinel-1':
+    case 'sentinel-2':
+    case 'sentinel-3': {
+      const r = sentinelOf(info, name);
+      const i = Number(name.slice(-1)) - 1;
+      return {
+        ...common,
+        spawn: spec(findBinary('redis-server'), [r.configFiles[i]!, '--sentinel']),
+        probe: () => redisAnswers(at(r.sentinels[i]!.port), sentinelAuth(info)),
+        endpoint: `sentinel ${r.sentinels[i]!.host}:${r.sentinels[i]!.port}`,
+      };
+    }
     case 'mailman':
       return {
         ...common,
@@ -135,9 +173,9 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
           const env = baseEnv();
           if (nodePath) env.NODE_PATH = nodePath;
           mkdirSync(info.smtp.mailDir, { recursive: true });
-          return spec(process.execPath, [script, '--host', info.smtp.host, '--port', String(info.smtp.port), '--dir', info.smtp.mailDir], env)();
+          return spec(process.execPath, [script, '--host', bindOf(info.placement, 'smtp'), '--port', String(info.smtp.port), '--dir', info.smtp.mailDir], env)();
         },
-        probe: () => smtpAnswers(info.smtp.port),
+        probe: () => smtpAnswers(at(info.smtp.port)),
         endpoint: `smtp://${info.smtp.host}:${info.smtp.port}`,
       };
     // The two below resolve binaries and read info.mysql / info.postgres only
@@ -148,8 +186,8 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
         // InnoDB flushes its buffer pool on a clean shutdown: allow for it.
         graceMs: 30000,
         spawn: () => spec(findBinary('mariadbd'), mariadbdArgs(info))(),
-        probe: () => mysqlAnswers(info.ports.mysql),
-        endpoint: `mysql://127.0.0.1:${info.ports.mysql}`,
+        probe: () => mysqlAnswers(at(info.ports.mysql)),
+        endpoint: `mysql://${info.mysql.host}:${info.ports.mysql}`,
       };
     case 'postgres':
       return {
@@ -159,12 +197,21 @@ export function serviceSpec(info: StackInfo, name: ServiceName): ProcessSpec {
         graceMs: 30000,
         spawn: () => {
           const who = postgresRunAs();
-          const s = spec(join(postgresBinDir().dir, 'postgres'), postgresArgs(info))();
           // postgres refuses root; its dir is owned by the user it runs as.
-          return { ...s, cwd: layout.postgresDir, ...(who ? { uid: who.uid, gid: who.gid } : {}) };
+          const s: SpawnSpec = {
+            name,
+            cmd: join(postgresBinDir().dir, 'postgres'),
+            args: postgresArgs(info),
+            env: baseEnv(),
+            cwd: layout.postgresDir,
+            logFile: common.logFile,
+            pidFile: common.pidFile,
+            ...(who ? { uid: who.uid, gid: who.gid } : {}),
+          };
+          return placedSpawn(info, name, s);
         },
-        probe: () => postgresAnswers(info.ports.postgres, info.postgres?.adminUser ?? 'postgres'),
-        endpoint: `postgresql://127.0.0.1:${info.ports.postgres}`,
+        probe: () => postgresAnswers(at(info.ports.postgres), info.postgres?.adminUser ?? 'postgres'),
+        endpoint: `postgresql://${info.postgres?.host ?? '127.0.0.1'}:${info.ports.postgres}`,
       };
   }
 }

@@ -25,11 +25,29 @@ import {
   groupDn,
   userDn,
 } from './seed';
-import { CEOD_NAMES, type CeodName, type SeedGroupInfo, type SeedUid, type SeedUserInfo, type StackInfo } from './types';
+import { hostOf } from './placement';
+import { CEOD_NAMES, type CeodName, type Placement, type ServiceName, type SeedGroupInfo, type SeedUid, type SeedUserInfo, type StackInfo } from './types';
 
-export function buildStackInfo(dir: string, basePort: number, secrets: StackSecrets): StackInfo {
+/** What `buildStackInfo` needs besides the dir, base port and secrets (all optional: a loopback stack with one Redis). */
+export interface StackShape {
+  placement?: Placement;
+  redis?: 'single' | 'sentinel';
+  apiHosts?: string[];
+}
+
+/** The Sentinels' master name. */
+export const SENTINEL_MASTER_NAME = 'ceod';
+/** The ACL user clients log in to the Sentinels as. */
+export const SENTINEL_USER = 'ceod-sentinel';
+
+export function buildStackInfo(dir: string, basePort: number, secrets: StackSecrets, shape: StackShape = {}): StackInfo {
   const l = stackLayout(dir);
   const ports = stackPorts(basePort);
+  const p = shape.placement;
+  const host = (s: ServiceName) => hostOf(p, s);
+  const sentinelPorts = [ports.sentinel1, ports.sentinel2, ports.sentinel3];
+  const hostPrincipals: Record<string, { principal: string; keytab: string }> = {};
+  for (const fqdn of shape.apiHosts ?? []) hostPrincipals[fqdn] = { principal: `ceod/${fqdn}`, keytab: join(l.krb5Dir, `ceod-${fqdn}.keytab`) };
   const users = {} as Record<SeedUid, SeedUserInfo>;
   for (const u of SEED_USERS) {
     users[u.uid] = {
@@ -53,7 +71,7 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
     realm: REALM,
     baseDomain: BASE_DOMAIN,
     ldap: {
-      url: `ldap://127.0.0.1:${ports.ldap}`,
+      url: `ldap://${host('slapd')}:${ports.ldap}`,
       baseDn: BASE_DN,
       usersBase: USERS_BASE,
       groupsBase: GROUPS_BASE,
@@ -71,9 +89,9 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       aclFile: l.kadmAcl,
       databaseDir: l.krb5Db,
       rcacheDir: l.rcacheDir,
-      kdcAddress: `127.0.0.1:${ports.kdc}`,
-      kadmindAddress: `127.0.0.1:${ports.kadmind}`,
-      kpasswdAddress: `127.0.0.1:${ports.kpasswd}`,
+      kdcAddress: `${host('krb5kdc')}:${ports.kdc}`,
+      kadmindAddress: `${host('kadmind')}:${ports.kadmind}`,
+      kpasswdAddress: `${host('kadmind')}:${ports.kpasswd}`,
       servicePrincipal: SERVICE_PRINCIPAL,
       serviceKeytab: l.serviceKeytab,
       adminPrincipal: ADMIN_PRINCIPAL,
@@ -81,18 +99,32 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       userCcache: `FILE:${l.userCcache}`,
     },
     redis: {
-      url: `redis://127.0.0.1:${ports.redis}`,
-      authUrl: `redis://${REDIS_USER}:${encodeURIComponent(secrets.redisPassword)}@127.0.0.1:${ports.redis}`,
-      host: '127.0.0.1',
+      url: `redis://${host('redis')}:${ports.redis}`,
+      authUrl: `redis://${REDIS_USER}:${encodeURIComponent(secrets.redisPassword)}@${host('redis')}:${ports.redis}`,
+      host: host('redis'),
       port: ports.redis,
       user: REDIS_USER,
       password: secrets.redisPassword,
       passwordFile: secrets.files.redisPassword,
       dir: l.redisDir,
       configFile: l.redisConf,
+      ...(shape.redis === 'sentinel'
+        ? {
+            sentinel: {
+              masterName: SENTINEL_MASTER_NAME,
+              sentinels: (['sentinel-1', 'sentinel-2', 'sentinel-3'] as const).map((s, i) => ({ host: host(s), port: sentinelPorts[i]! })),
+              user: SENTINEL_USER,
+              password: secrets.sentinelPassword,
+              passwordFile: secrets.files.sentinelPassword,
+              replica: { host: host('redis-replica'), port: ports.redisReplica, configFile: l.redisReplicaConf, dir: l.redisReplicaDir },
+              configFiles: [1, 2, 3].map((i) => join(l.sentinelDir, `sentinel-${i}.conf`)),
+              minReplicasToWrite: 1,
+            },
+          }
+        : {}),
     },
     mailman: {
-      url: `http://127.0.0.1:${ports.mailmanRest}/3.1`,
+      url: `http://${host('mailman')}:${ports.mailmanRest}/3.1`,
       user: MAILMAN_USER,
       password: secrets.mailmanPassword,
       passwordFile: secrets.files.mailmanPassword,
@@ -102,9 +134,9 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       lists: [...SEED_LISTS],
       listPolicies: Object.fromEntries(SEED_LISTS.map((list) => [list, { ...SEED_LIST_POLICIES[list]! }])),
     },
-    smtp: { host: '127.0.0.1', port: ports.smtp, mailDir: l.mailDir },
+    smtp: { host: host('smtp'), port: ports.smtp, mailDir: l.mailDir },
     mysql: {
-      host: '127.0.0.1',
+      host: host('mariadb'),
       port: ports.mysql,
       adminUser: MYSQL_ADMIN_USER,
       adminPassword: secrets.mysqlAdminPassword,
@@ -113,7 +145,7 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       dataDir: l.mariadbData,
     },
     postgres: {
-      host: '127.0.0.1',
+      host: host('postgres'),
       port: ports.postgres,
       adminUser: POSTGRES_ADMIN_USER,
       adminPassword: secrets.postgresAdminPassword,
@@ -122,7 +154,12 @@ export function buildStackInfo(dir: string, basePort: number, secrets: StackSecr
       dataDir: l.postgresData,
     },
     tls: { caFile: l.caCert, certFile: l.serverCert, keyFile: l.serverKey },
-    ceod: { url: `https://localhost:${ports.ceodApi}`, apiListen: `127.0.0.1:${ports.ceodApi}` },
+    ceod: {
+      url: `https://localhost:${ports.ceodApi}`,
+      apiListen: `127.0.0.1:${ports.ceodApi}`,
+      ...(shape.apiHosts?.length ? { hostPrincipals } : {}),
+    },
+    ...(p ? { placement: p } : {}),
     homeRoot: l.homeRoot,
     skelDir: l.skelDir,
     secretsKeyFile: secrets.files.secretsKey,

@@ -19,15 +19,16 @@ import { ensureMariadbAdmin, ensureMariadbData } from './mariadb';
 import { ensurePostgresAdmin, ensurePostgresData, writePostgresConfig } from './postgres';
 import { DevstackError, isOurProcess, logTail, readPid, removePidFile, spawnDetached, stopPid, waitUntilAnswers } from './processes';
 import { tcpAnswers } from './probes';
-import { writeRedisConfig } from './redis';
+import { bindOf, hostOf } from './placement';
+import { writeRedisConfig, writeSentinelTopology } from './redis';
 import { ensureSecrets, type StackSecrets } from './secrets';
 import { SEED_USERS } from './seed';
-import { ceodSpec, serviceSpec, type ProcessSpec } from './services';
+import { ceodSpec, serviceSpec, stackServices, type ProcessSpec } from './services';
 import { ensureLdapSeed, writeSlapdConfig } from './slapd';
 import { buildStackInfo, readStackInfo } from './stack-info';
 import { withStackLock } from './stack-lock';
 import { ensureTls } from './tls';
-import { CEOD_NAMES, SERVICE_NAMES, type CeodName, type ProcessStatus, type ServiceName, type StackInfo, type StartOptions } from './types';
+import { CEOD_NAMES, SENTINEL_SERVICE_NAMES, type CeodName, type ProcessStatus, type ServiceName, type StackInfo, type StartOptions } from './types';
 
 type ProcName = ProcessSpec['name'];
 
@@ -43,27 +44,36 @@ function isRunning(info: StackInfo, spec: ProcessSpec): boolean {
   return isOurProcess(readPid(spec.pidFile), info.dir);
 }
 
-/** The port whose being taken by a stranger would make the spawn fail. */
-function portOf(info: StackInfo, name: ProcName): number | null {
+/** The address whose being taken by a stranger would make the spawn fail. */
+function portOf(info: StackInfo, name: ProcName): { host: string; port: number } | null {
+  const at = (service: ServiceName, port: number) => ({ host: hostOf(info.placement, service), port });
   switch (name) {
     case 'slapd':
-      return info.ports.ldap;
+      return at(name, info.ports.ldap);
     case 'krb5kdc':
-      return info.ports.kdc;
+      return at(name, info.ports.kdc);
     case 'kadmind':
-      return info.ports.kadmind;
+      return at(name, info.ports.kadmind);
     case 'redis':
-      return info.ports.redis;
+      return at(name, info.ports.redis);
+    case 'redis-replica':
+      return at(name, info.ports.redisReplica);
+    case 'sentinel-1':
+      return at(name, info.ports.sentinel1);
+    case 'sentinel-2':
+      return at(name, info.ports.sentinel2);
+    case 'sentinel-3':
+      return at(name, info.ports.sentinel3);
     case 'mailman':
-      return info.ports.mailmanRest;
+      return at(name, info.ports.mailmanRest);
     case 'smtp':
-      return info.ports.smtp;
+      return at(name, info.ports.smtp);
     case 'mariadb':
-      return info.ports.mysql;
+      return at(name, info.ports.mysql);
     case 'postgres':
-      return info.ports.postgres;
+      return at(name, info.ports.postgres);
     case 'ceod-api':
-      return info.ports.ceodApi;
+      return { host: '127.0.0.1', port: info.ports.ceodApi };
     default:
       return null;
   }
@@ -77,10 +87,10 @@ async function ensureRunning(info: StackInfo, spec: ProcessSpec, log: (l: string
     }
     return false;
   }
-  const port = portOf(info, spec.name);
-  if (port !== null && (await tcpAnswers(port, 500))) {
+  const target = portOf(info, spec.name);
+  if (target !== null && (await tcpAnswers(target, 500))) {
     throw new DevstackError(
-      `${spec.name}: port ${port} is already in use by a process that is not this stack's (another stack on the same base port?); see ss -ltnp`,
+      `${spec.name}: port ${target.port} on ${target.host} is already in use by a process that is not this stack's (another stack on the same base port?); see ss -ltnp`,
     );
   }
   const t0 = Date.now();
@@ -136,13 +146,15 @@ function writeStackFiles(info: StackInfo, layout: StackLayout, secrets: StackSec
     mkdirSync(d, { recursive: true });
   }
   const changed: ServiceName[] = [];
+  const placement = info.placement;
   writeFileSync(layout.stackFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   writeEnvFile(info);
   writeSlapdConfig(layout, secrets.ldapAdminPassword);
-  writeKrb5Config(layout, info.ports);
-  if (writeRedisConfig(layout, info.ports.redis, secrets.redisPassword)) changed.push('redis');
-  writeMailmanConfig(layout, info.ports, secrets.mailmanPassword);
-  writePostgresConfig(layout);
+  writeKrb5Config(layout, info.ports, placement);
+  // Behind Sentinel, the Redis configs are written when the topology is made (see upStack).
+  if (!info.redis.sentinel && writeRedisConfig(layout, info.ports.redis, secrets.redisPassword, bindOf(placement, 'redis'))) changed.push('redis');
+  writeMailmanConfig(layout, info.ports, secrets.mailmanPassword, placement);
+  writePostgresConfig(layout, placement?.clientNetworks ?? []);
   writeCeodConfigs(info, layout.hostsDir);
   const bashrc = join(layout.skelDir, '.bashrc');
   if (!existsSync(bashrc)) {
@@ -186,24 +198,30 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
   return withStackLock(layout, async () => {
     const t0 = Date.now();
     const previous = readStackInfo(layout.root);
+    const wantSentinel = opts.redis === 'sentinel';
     if (previous) {
-      const running = SERVICE_NAMES.filter((n) => isRunning(previous, serviceSpec(previous, n)));
+      const running = stackServices(previous).filter((n) => isRunning(previous, serviceSpec(previous, n)));
       if (running.length > 0 && previous.basePort !== opts.basePort) {
         throw new DevstackError(
           `the stack in ${layout.root} runs on base port ${previous.basePort} (${running.join(', ')} up), not ${opts.basePort}: stop it first or use its base port`,
         );
       }
-      if (running.length === SERVICE_NAMES.length) {
-        await Promise.all(SERVICE_NAMES.map((n) => ensureRunning(previous, serviceSpec(previous, n), log)));
+      if (running.length > 0 && Boolean(previous.redis.sentinel) !== wantSentinel) {
+        throw new DevstackError(`the stack in ${layout.root} runs with Redis ${previous.redis.sentinel ? 'behind Sentinel' : 'alone'}: stop it first to change that`);
+      }
+      if (running.length === stackServices(previous).length) {
+        await Promise.all(stackServices(previous).map((n) => ensureRunning(previous, serviceSpec(previous, n), log)));
+        // The ceod configs are derived, never edited: a newer checkout's sections reach a stack that kept running.
+        writeCeodConfigs(previous, layout.hostsDir);
         // Cheap unless a certificate is missing or expiring: then it is made again, at the same paths.
-        const madeTls = await ensureTls(layout);
+        const madeTls = await ensureTls(layout, Object.keys(previous.ceod.hostPrincipals ?? {}));
         if (madeTls.length > 0) log(`tls: made ${madeTls.join(', ')} in ${layout.tlsDir}`);
         const started = opts.withCeod ? await ensureCeod(previous, log) : [];
         return { info: previous, started };
       }
     }
     const secrets = ensureSecrets(layout);
-    const info = buildStackInfo(layout.root, opts.basePort, secrets);
+    const info = buildStackInfo(layout.root, opts.basePort, secrets, { placement: opts.placement, redis: opts.redis, apiHosts: opts.apiHosts });
     const changed = writeStackFiles(info, layout, secrets);
 
     const started: ProcName[] = [];
@@ -226,7 +244,19 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
         const added = await ensureLdapSeed(info);
         if (added > 0) log(`slapd: added ${added} seed entries`);
       })(),
-      start('redis'),
+      (async () => {
+        if (!info.redis.sentinel) return start('redis');
+        // A topology none of whose servers runs is made afresh (the first master,
+        // its replica); one that runs belongs to the Sentinels, whatever they made of it.
+        const topology = ['redis', ...SENTINEL_SERVICE_NAMES] as const;
+        if (!topology.some((n) => isRunning(info, serviceSpec(info, n)))) {
+          writeSentinelTopology(info, layout);
+          log('redis: made the Sentinel topology afresh (first master, its replica, three Sentinels)');
+        }
+        await start('redis');
+        await start('redis-replica');
+        await Promise.all((['sentinel-1', 'sentinel-2', 'sentinel-3'] as const).map((n) => start(n)));
+      })(),
       start('smtp'),
       (async () => {
         await start('mailman');
@@ -245,7 +275,7 @@ export async function upStack(opts: StartOptions): Promise<UpResult> {
         await ensurePostgresAdmin(info);
       })(),
       (async () => {
-        const made = await ensureTls(layout);
+        const made = await ensureTls(layout, Object.keys(info.ceod.hostPrincipals ?? {}));
         if (made.length > 0) log(`tls: made ${made.join(', ')} in ${layout.tlsDir}`);
       })(),
     ]);
@@ -271,7 +301,7 @@ export async function startStack(opts: StartOptions): Promise<StackInfo> {
 export async function stopProcesses(info: StackInfo, names: readonly ProcName[], log: (l: string) => void = quiet): Promise<void> {
   const ceod = CEOD_NAMES.filter((n) => names.includes(`ceod-${n}`)).map((n) => ceodSpec(info, n));
   await Promise.all(ceod.map((s) => stopProcess(info, s, log)));
-  const servers = SERVICE_NAMES.filter((n) => names.includes(n)).map((n) => serviceSpec(info, n));
+  const servers = stackServices(info).filter((n) => names.includes(n)).map((n) => serviceSpec(info, n));
   await Promise.all(servers.map((s) => stopProcess(info, s, log)));
 }
 
@@ -282,7 +312,7 @@ export async function stopStack(dir: string, log: (l: string) => void = quiet): 
   await withStackLock(layout, async () => {
     const info = readStackInfo(layout.root);
     if (!info) return;
-    await stopProcesses(info, [...CEOD_NAMES.map((n) => `ceod-${n}` as const), ...SERVICE_NAMES], log);
+    await stopProcesses(info, [...CEOD_NAMES.map((n) => `ceod-${n}` as const), ...stackServices(info)], log);
   });
 }
 
@@ -300,7 +330,7 @@ export async function startService(info: StackInfo, name: ServiceName): Promise<
 export async function stackStatus(dir: string): Promise<{ info: StackInfo; processes: ProcessStatus[] } | null> {
   const info = readStackInfo(dir);
   if (!info) return null;
-  const specs: ProcessSpec[] = [...SERVICE_NAMES.map((n) => serviceSpec(info, n)), ...CEOD_NAMES.map((n: CeodName) => ceodSpec(info, n))];
+  const specs: ProcessSpec[] = [...stackServices(info).map((n) => serviceSpec(info, n)), ...CEOD_NAMES.map((n: CeodName) => ceodSpec(info, n))];
   const processes = await Promise.all(
     specs.map(async (s): Promise<ProcessStatus> => {
       const pid = readPid(s.pidFile);

@@ -23,8 +23,14 @@ const SERVER_DAYS = 730;
 /** A certificate expiring sooner than this is made again. */
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
-/** What the server certificate is for: the URL host clients use (SPNEGO needs `localhost`) and the address servers bind. */
-export const SERVER_NAMES = 'DNS:localhost,IP:127.0.0.1';
+/**
+ * What the server certificate is for: the URL host clients use (SPNEGO needs
+ * `localhost`), the address servers bind, and, in the multi-host stack
+ * (tools/hosts), each API host's name.
+ */
+export function serverNames(hostNames: readonly string[] = []): string {
+  return ['DNS:localhost', 'IP:127.0.0.1', ...hostNames.map((h) => `DNS:${h}`)].join(',');
+}
 
 async function openssl(args: string[], cwd: string): Promise<void> {
   try {
@@ -61,7 +67,7 @@ async function makeCa(layout: StackLayout): Promise<void> {
   chmodSync(layout.caKey, 0o600);
 }
 
-async function makeServerCert(layout: StackLayout): Promise<void> {
+async function makeServerCert(layout: StackLayout, hostNames: readonly string[]): Promise<void> {
   const csr = join(layout.tlsDir, 'localhost.csr');
   const ext = join(layout.tlsDir, 'localhost.ext');
   try {
@@ -72,7 +78,7 @@ async function makeServerCert(layout: StackLayout): Promise<void> {
     chmodSync(layout.serverKey, 0o600);
     writeFileSync(
       ext,
-      `subjectAltName = ${SERVER_NAMES}\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\n`,
+      `subjectAltName = ${serverNames(hostNames)}\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\n`,
     );
     await openssl(
       ['x509', '-req', '-in', csr, '-CA', layout.caCert, '-CAkey', layout.caKey, '-set_serial', `0x${Date.now().toString(16)}`, '-sha256', '-days', String(SERVER_DAYS), '-extfile', ext, '-out', layout.serverCert],
@@ -84,8 +90,11 @@ async function makeServerCert(layout: StackLayout): Promise<void> {
   }
 }
 
-/** Makes what is missing or stale of the CA and the localhost certificate; returns what it made (for the start log). */
-export async function ensureTls(layout: StackLayout): Promise<string[]> {
+/**
+ * Makes what is missing or stale of the CA and the server certificate (for
+ * `localhost` and `hostNames`); returns what it made (for the start log).
+ */
+export async function ensureTls(layout: StackLayout, hostNames: readonly string[] = []): Promise<string[]> {
   mkdirSync(layout.tlsDir, { recursive: true, mode: 0o755 });
   const made: string[] = [];
   let ca = existsSync(layout.caKey) ? usableCert(layout.caCert) : null;
@@ -95,9 +104,10 @@ export async function ensureTls(layout: StackLayout): Promise<string[]> {
     made.push('CA');
   }
   const server = existsSync(layout.serverKey) ? usableCert(layout.serverCert) : null;
-  if (!server || made.length > 0 || !server.verify(ca.publicKey) || server.checkHost('localhost') === undefined) {
-    await makeServerCert(layout);
-    made.push('localhost certificate');
+  const covers = (cert: X509Certificate) => ['localhost', ...hostNames].every((h) => cert.checkHost(h) !== undefined);
+  if (!server || made.length > 0 || !server.verify(ca.publicKey) || !covers(server)) {
+    await makeServerCert(layout, hostNames);
+    made.push(`server certificate for ${['localhost', ...hostNames].join(', ')}`);
   }
   // The keys stay private even if someone loosened them.
   chmodSync(layout.caKey, 0o600);

@@ -16,11 +16,41 @@
  *   generated password, allowed to create and drop databases and users.
  * - dev CA: a certificate authority made once per stack (`DIR/tls`) that signs
  *   the stack's `localhost` server certificate; clients trust it through env.sh.
+ * - placement: where each server runs (the address it binds, the name clients
+ *   use, the network namespace it starts in); absent, all are on 127.0.0.1 here.
+ *   The multi-host harness (tools/hosts) places them on hosts.
+ * - Sentinel topology (`redis: 'sentinel'`): Redis as a first master, its
+ *   replica and three Sentinels, instead of one server.
  */
 
-/** The server processes of a stack, in start order. */
+/** The server processes of every stack, in start order. */
 export const SERVICE_NAMES = ['slapd', 'krb5kdc', 'kadmind', 'redis', 'mailman', 'smtp', 'mariadb', 'postgres'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+/**
+ * The extra servers of a stack whose Redis runs behind Sentinel (`redis:
+ * 'sentinel'`): `redis` is then the first master, `redis-replica` its replica,
+ * and three Sentinels watch them.
+ */
+export const SENTINEL_SERVICE_NAMES = ['redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number] | (typeof SENTINEL_SERVICE_NAMES)[number];
+
+/** Where one server runs (tools/devstack/placement.ts). */
+export interface ServicePlace {
+  /** The address it listens on. */
+  bind: string;
+  /** The name (or address) clients use to reach it. */
+  host: string;
+  /** The network namespace it is started in (`ip netns exec`); none: the caller's. */
+  netns?: string;
+}
+
+/** Where the servers of a stack run; absent: all on 127.0.0.1, in the caller's network namespace. */
+export interface Placement {
+  services: Partial<Record<ServiceName, ServicePlace>>;
+  /** The hosts file servers in a namespace see as /etc/hosts (so they resolve each other's names). */
+  hostsFile?: string;
+  /** Networks (CIDR) clients of the servers come from besides loopback, for the servers that allow by address (PostgreSQL, MariaDB). */
+  clientNetworks?: string[];
+}
 
 /** The ceod processes `--with-ceod` starts: the API, and one worker per role. */
 export const CEOD_NAMES = ['api', 'admin', 'fs', 'mail', 'db'] as const;
@@ -44,6 +74,11 @@ export interface StackPorts {
   mysql: number;
   postgres: number;
   ceodApi: number;
+  /** Only with Redis behind Sentinel: the replica and the three Sentinels. */
+  redisReplica: number;
+  sentinel1: number;
+  sentinel2: number;
+  sentinel3: number;
   /** The first of the workers' metrics ports (`[ceod] metrics_listen`): admin, then fs, mail, db. */
   ceodMetrics: number;
 }
@@ -130,6 +165,22 @@ export interface StackInfo {
     passwordFile: string;
     dir: string;
     configFile: string;
+    /** Present when Redis runs behind Sentinel: `host`/`port` above are then the first master's. */
+    sentinel?: {
+      /** The master's name (`sentinel monitor <name> …`). */
+      masterName: string;
+      /** Each Sentinel's address as clients reach it. */
+      sentinels: { host: string; port: number }[];
+      /** The ACL user clients log in to the Sentinels as, and its password. */
+      user: string;
+      password: string;
+      passwordFile: string;
+      replica: { host: string; port: number; configFile: string; dir: string };
+      /** One config file per Sentinel (Sentinel rewrites it with what it learns). */
+      configFiles: string[];
+      /** `min-replicas-to-write` of both servers. */
+      minReplicasToWrite: number;
+    };
   };
   mailman: {
     /** REST root including the API version, e.g. http://127.0.0.1:27801/3.1 */
@@ -178,7 +229,14 @@ export interface StackInfo {
     /** The URL clients use; the host must be `localhost` (SPNEGO asks for ceod/<url host>). */
     url: string;
     apiListen: string;
+    /**
+     * Service principals of API hosts reached by their own name (the
+     * multi-host harness): `ceod/<fqdn>`, each in a keytab of its own.
+     */
+    hostPrincipals?: Record<string, { principal: string; keytab: string }>;
   };
+  /** Where the servers run, when not all on 127.0.0.1 (tools/devstack/placement.ts). */
+  placement?: Placement;
   homeRoot: string;
   skelDir: string;
   secretsKeyFile: string;
@@ -199,6 +257,12 @@ export interface StartOptions {
   withCeod?: boolean;
   /** Called with one line per notable step (started X, seeded Y). */
   log?: (line: string) => void;
+  /** Where each server runs (default: all on 127.0.0.1 here). */
+  placement?: Placement;
+  /** `sentinel`: Redis as a master, a replica and three Sentinels (default `single`). */
+  redis?: 'single' | 'sentinel';
+  /** Host names (FQDN) of API hosts that need a `ceod/<fqdn>` principal and keytab of their own. */
+  apiHosts?: string[];
 }
 
 /** State of one process of the stack, as `stackStatus` reports it. */

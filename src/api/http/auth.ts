@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { PermanentError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { principalToUid } from '../../core/model/names';
+import { isClubAccount } from '../../core/model/user';
 import type { AuthFailure, Authenticator, Ldap, Metrics, SessionRegistry, SpnegoResult } from '../../core/ports';
 import { clearCookieHeader, cookieValue, SESSION_COOKIE, setCookieHeader, signSession, verifySession } from './session';
 import { parseOr400 } from './validation';
@@ -27,9 +28,11 @@ export interface Caller {
 
 /**
  * Who may call a route: any club account, staff (office or syscom), syscom
- * only; or the member the path names (`:uid`), or else staff or syscom.
+ * only; or the member the path names (`:uid`), or else staff or syscom, and
+ * with `club`, when `:uid` is a club's account (class `club`), also any member
+ * of that club's group.
  */
-export type Access = 'member' | 'staff' | 'syscom' | { self: 'staff' | 'syscom' };
+export type Access = 'member' | 'staff' | 'syscom' | { self: 'staff' | 'syscom'; club?: boolean };
 
 /** What a route declares in its Fastify route config. */
 export interface RouteAccess {
@@ -52,21 +55,25 @@ declare module 'fastify' {
 
 /** Caches each user's groups briefly: one LDAP search per user per `ttlMs`, not per request. */
 export class RoleCache {
-  private readonly cache = new Map<string, { at: number; caller: Caller | null }>();
+  private readonly cache = new Map<string, { at: number; gen: number; caller: Caller | null }>();
 
   constructor(
     private readonly ldap: Ldap,
     private readonly ttlMs: number,
   ) {}
 
-  async lookup(uid: string, principal: string): Promise<Caller | null> {
+  /**
+   * `gen` is the user's session generation now: a revocation (leaving a staff
+   * group, say) moves it, and the cached roles are then read afresh at once.
+   */
+  async lookup(uid: string, principal: string, gen = 0): Promise<Caller | null> {
     const hit = this.cache.get(uid);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.caller;
+    if (hit && hit.gen === gen && Date.now() - hit.at < this.ttlMs) return hit.caller;
     const [user, groups] = await Promise.all([this.ldap.getUser(uid), this.ldap.groupsOf(uid)]);
     const set = new Set(groups);
     const caller = user ? { uid, principal, groups: set, isSyscom: set.has('syscom'), isStaff: set.has('syscom') || set.has('office') } : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(uid, { at: Date.now(), caller });
+    this.cache.set(uid, { at: Date.now(), gen, caller });
     return caller;
   }
 }
@@ -109,7 +116,8 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     }
     if (result.responseToken) reply.header('WWW-Authenticate', `Negotiate ${result.responseToken}`);
     const uid = principalToUid(result.principal, opts.realm);
-    const caller = uid ? await opts.roles.lookup(uid, result.principal) : null;
+    const gen = uid && sessions ? await sessions.registry.generation(uid) : 0;
+    const caller = uid ? await opts.roles.lookup(uid, result.principal, gen) : null;
     if (!caller) {
       failed('not_club_account');
       opts.log.warn({ principal: result.principal, url: req.url }, 'denied: principal is not a club account');
@@ -117,7 +125,6 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     }
     if (sessions) {
       const iat = nowS();
-      const gen = await sessions.registry.generation(caller.uid);
       const value = signSession(sessions.key, { principal: caller.principal, uid: caller.uid, iat, exp: iat + sessions.ttlS, gen });
       reply.header('Set-Cookie', setCookieHeader(value, { maxAgeS: sessions.ttlS, secure: sessions.secure, path: sessions.path }));
     }
@@ -129,7 +136,8 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
     const check = verifySession(s.key, value, nowS(), s.ttlS);
     let reason = check.ok ? (principalToUid(check.session.principal, opts.realm) !== check.session.uid ? 'foreign_principal' : null) : check.reason;
     // A password reset, a deletion, an expiry or leaving a staff group ends the user's sessions at once.
-    if (check.ok && reason === null && (check.session.gen ?? 0) !== (await s.registry.generation(check.session.uid))) reason = 'revoked';
+    const gen = check.ok && reason === null ? await s.registry.generation(check.session.uid) : 0;
+    if (check.ok && reason === null && (check.session.gen ?? 0) !== gen) reason = 'revoked';
     if (!check.ok || reason !== null) {
       challenge(reply);
       failed(`cookie_${reason}` as AuthFailure);
@@ -138,7 +146,7 @@ export function makeAuthHook(opts: { authenticate: Authenticator; roles: RoleCac
       opts.log.info({ ip: req.ip, url: req.url, reason }, 'session cookie refused');
       throw new PermanentError('UNAUTHENTICATED', 'session cookie refused (expired, revoked or invalid); authenticate with Kerberos (SPNEGO) again');
     }
-    const caller = await opts.roles.lookup(check.session.uid, check.session.principal);
+    const caller = await opts.roles.lookup(check.session.uid, check.session.principal, gen);
     if (!caller) {
       failed('not_club_account');
       opts.log.warn({ principal: check.session.principal, url: req.url }, 'denied: principal is no longer a club account');
@@ -193,5 +201,18 @@ export async function enforceAccess(req: FastifyRequest): Promise<void> {
   const params = decl.params ? parseOr400(decl.params, req.params, 'params') : {};
   req.params = params;
   const what = typeof decl.what === 'function' ? decl.what(params) : decl.what;
-  refuseUnless(req, allowed(req.caller, decl.access, params), what);
+  let ok = allowed(req.caller, decl.access, params);
+  if (!ok && typeof decl.access === 'object' && decl.access.club) ok = await clubMember(req, params.uid);
+  refuseUnless(req, ok, what);
+}
+
+/**
+ * Whether the caller is in the group of the club whose account is `uid`. The
+ * account must have class `club`: a member's personal group (or any group
+ * that merely shares a name) grants nothing.
+ */
+async function clubMember(req: FastifyRequest, uid: string | undefined): Promise<boolean> {
+  if (uid === undefined || !req.caller.groups.has(uid)) return false;
+  const account = await req.server.ceod.ldap.getUser(uid);
+  return account !== null && isClubAccount(account);
 }

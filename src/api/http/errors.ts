@@ -1,5 +1,5 @@
 /**
- * The API's one error shape, `{"error":{"code","message","field"?,"job_id"?}}`
+ * The API's one error shape, `{"error":{"code","message","field"?,"fields"?,"job_id"?}}`
  * (docs/api.md#errors), for classified errors, Fastify's own (bad JSON, body
  * too large, wrong content type), an unreachable Redis and anything else.
  */
@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { classify, httpStatus, isCeoError } from '../../core/errors';
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string; job_id?: string };
+  error: { code: string; message: string; field?: string; fields?: { field: string; message: string }[]; job_id?: string };
 }
 
 /** The code of the project's error shape for a status Fastify or Node chose. */
@@ -52,9 +52,12 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     if (isCeoError(err)) {
       status = httpStatus(err.code);
       body = { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
-      // A 409 names the job that holds the resource.
+      // A bad request names every invalid field; a 409 names the job that holds the resource.
+      if (err.fields) body.error.fields = err.fields.map((f) => ({ field: f.field, message: f.message }));
       if (err.jobId) body.error.job_id = err.jobId;
       if (!err.permanent && status < 500) status = 503;
+      // A transient refusal (a server down, too many streams): the client may come back shortly.
+      if (!err.permanent && status === 503) void reply.header('Retry-After', '1');
     } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
       // Fastify's own: malformed JSON, body too large, wrong content type.
       const fe = err as FastifyError;

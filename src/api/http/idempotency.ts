@@ -33,14 +33,15 @@ function canonical(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-/** What a key is bound to: method, path (query included) and body, hashed. */
+/** What a key is bound to: method, path (query included) and body, hashed. No body, `null` and `{}` are the same request. */
 export function requestFingerprint(req: FastifyRequest): string {
-  return createHash('sha256').update(`${req.method} ${req.url}\n${canonical(req.body)}`).digest('base64url').slice(0, 32);
+  const body = req.body === undefined || req.body === null ? {} : req.body;
+  return createHash('sha256').update(`${req.method} ${req.url}\n${canonical(body)}`).digest('base64url').slice(0, 32);
 }
 
-/** A key's first use: refuses a reuse for another request (422). */
+/** A key's first use: refuses a reuse for another request (422). A key kept from before fingerprints (none) replays. */
 export function assertSameRequest(prior: { fingerprint: string }, fingerprint: string, key: string): void {
-  if (prior.fingerprint !== fingerprint) {
+  if (prior.fingerprint !== '' && prior.fingerprint !== fingerprint) {
     throw new PermanentError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was used for a different request; use a new key for a new request`, 'Idempotency-Key');
   }
 }

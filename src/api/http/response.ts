@@ -22,7 +22,11 @@ export const errorBodySchema = component(
     error: z.object({
       code: z.string().meta({ description: 'a stable code (docs/api.md#error-codes-and-http-statuses), e.g. CONFLICT' }),
       message: z.string(),
-      field: z.string().optional().meta({ description: 'the offending field, e.g. terms.0, uid, Idempotency-Key, body' }),
+      field: z.string().optional().meta({ description: 'the offending field, e.g. terms.0, uid, Idempotency-Key, body (on a 400: the first of fields)' }),
+      fields: z
+        .array(z.object({ field: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: 'on a 400: every invalid field, each with what is wrong with it' }),
       job_id: z.string().optional().meta({ description: 'on a 409: the job that holds the resource' }),
     }),
   }),

@@ -1,20 +1,91 @@
-/** Job status and its live event stream (docs/api.md#job-status, docs/api.md#events). */
+/** Job listing, job status and its live event stream (docs/api.md#list-jobs, docs/api.md#job-status, docs/api.md#events). */
 import type { FastifyInstance } from 'fastify';
-import type { SSEMessage } from '@fastify/sse';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
-import { FINAL_EVENTS, isFinished, type JobRecord } from '../../core/model/job';
+import { nameSchema } from '../../core/model/fields';
+import type { JobRecord, JobState } from '../../core/model/job';
 import { openSecret } from '../../core/secret-box';
-import type { Caller } from '../http/auth';
+import { jobTypes } from '../../jobs/registry';
+import { type Caller, refuseUnless } from '../http/auth';
 import { component } from '../http/components';
 import { defineRoute } from '../http/route';
+import { EventFanout } from '../http/event-fanout';
 import { StreamLimits } from '../http/stream-limits';
 import type { ApiServices } from '../services';
 
 const idParams = z.object({ id: z.string().uuid('must be a job id (a UUID)') }).strict();
 const EVENT_ID = /^\d{1,15}-\d{1,10}$/;
 
+const STATES: [JobState, ...JobState[]] = ['queued', 'running', 'completed', 'failed', 'rolled_back'];
+const listQuery = z
+  .object({
+    requester: nameSchema.optional(),
+    type: z
+      .string({ error: 'must be a string' })
+      .refine((t) => jobTypes.has(t), { error: `must be one of ${[...jobTypes.keys()].join(', ')}` })
+      .optional(),
+    state: z.enum(STATES, { error: `must be one of ${STATES.join(', ')}` }).optional(),
+    since: z.iso.datetime({ offset: true, error: 'must be an ISO time, e.g. 2026-09-01T00:00:00Z' }).optional(),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
+    cursor: z.string({ error: 'must be a string' }).max(100, 'must be the `next` of an earlier page').optional(),
+  })
+  .strict();
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * What a job works on, in a few words, for listings: the names the payload
+ * holds (uid, group, list), never other fields (forwarding addresses are the
+ * member's and syscom's business only).
+ */
+export function jobSubject(type: string, payload: unknown): string {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const uid = str(p.uid);
+  const cn = str(p.cn);
+  const list = str(p.list);
+  if (uid && list) return `${uid} on ${list}`;
+  // A member's `cn` is their full name; a group job's is the group.
+  if (uid && cn && type.endsWith('_group_member')) return `${uid} in ${cn}`;
+  if (uid) return uid;
+  if (cn) return cn;
+  if (type === 'expire_members' && Array.isArray(p.uids)) return `${p.uids.length} member${p.uids.length === 1 ? '' : 's'}`;
+  if (type === 'set_positions') return 'positions';
+  return '';
+}
+
+/** One line of a listing. */
+export const jobSummary = (r: JobRecord) => ({
+  id: r.id,
+  type: r.type,
+  state: r.state,
+  requester: r.requester,
+  created_at: r.createdAt,
+  finished_at: r.finishedAt,
+  subject: jobSubject(r.type, r.payload),
+});
+
 const errorInfo = z.object({ code: z.string(), message: z.string() });
+
+/** `GET /api/jobs` (docs/api.md#list-jobs): `jobSummary`'s shape, a page of them. */
+const jobListSchema = component(
+  'JobList',
+  z.object({
+    jobs: z
+      .array(
+        z.object({
+          id: z.string(),
+          type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
+          state: z.enum(STATES),
+          requester: z.string(),
+          created_at: z.string(),
+          finished_at: z.string().optional(),
+          subject: z.string().meta({ description: 'what the job works on, in a few words: a uid, a group, `uid on list`, `N members`; empty when nothing names it' }),
+        }),
+      )
+      .meta({ description: 'newest first' }),
+    next: z.string().optional().meta({ description: 'the cursor of the next page (send it back as ?cursor=); absent on the last page' }),
+  }),
+);
 
 /** `GET /api/jobs/:id` (docs/api.md#job-status): `jobView`'s shape. */
 const jobSchema = component(
@@ -22,7 +93,7 @@ const jobSchema = component(
   z.object({
     id: z.string(),
     type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
-    state: z.enum(['queued', 'running', 'completed', 'failed', 'rolled_back']),
+    state: z.enum(STATES),
     requester: z.string(),
     created_at: z.string(),
     started_at: z.string().optional(),
@@ -59,7 +130,10 @@ const jobSchema = component(
     error: errorInfo.extend({ step: z.string().optional() }).optional(),
     undone: z.array(z.string()),
     undo_errors: z.array(errorInfo.extend({ step: z.string() })),
-    result: z.record(z.string(), z.unknown()).meta({ description: "every step's result, merged; generated secrets (password) only for the requester, once completed" }),
+    result: z.record(z.string(), z.unknown()).meta({
+      description:
+        "every step's result, merged (by job type, docs/jobs.md: e.g. renew_members' outcomes and counts, create_database's host and port); generated secrets (password) only for the requester, once completed",
+    }),
   }),
 );
 
@@ -141,6 +215,30 @@ async function load(s: ApiServices, id: string, caller: Caller): Promise<JobReco
 }
 
 export async function jobRoutes(api: FastifyInstance): Promise<void> {
+  // Any member may list their own jobs; staff everyone's (see the handler).
+  defineRoute(api, {
+    method: 'GET',
+    url: '/jobs',
+    access: 'member',
+    what: 'list jobs',
+    summary: 'List jobs',
+    description: 'Newest first, a page at a time. A member sees their own jobs (asking for anyone else\'s is a 403); staff see everyone\'s, or one requester\'s.',
+    query: listQuery,
+    response: { 200: jobListSchema },
+    handler: async ({ query: q, caller, req, services: s }) => {
+      refuseUnless(req, caller.isStaff || q.requester === undefined || q.requester === caller.uid, `list the jobs of ${q.requester}`);
+      const page = await s.store.list({
+        requester: caller.isStaff ? q.requester : caller.uid,
+        type: q.type,
+        state: q.state,
+        sinceMs: q.since === undefined ? undefined : Date.parse(q.since),
+        cursor: q.cursor,
+        limit: q.limit,
+      });
+      return { jobs: page.records.map(jobSummary), ...(page.next ? { next: page.next } : {}) };
+    },
+  });
+
   // Any member may ask; whose job it is decides (see `load`).
   defineRoute(api, {
     method: 'GET',
@@ -161,6 +259,10 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
   const c = api.ceod.config.ceod;
   const limits = new StreamLimits({ perPrincipal: c.sse_max_per_principal, total: c.sse_max_streams, idleMs: c.sse_idle_timeout_ms });
   api.decorate('ceodStreams', limits);
+  // One reader per job in this process, fanned out to every watcher (docs/api.md#events).
+  const fanout = new EventFanout({ store: api.ceod.store, feed: api.ceod.events, pollMs: c.sse_poll_ms });
+  api.decorate('ceodFanout', fanout);
+  api.addHook('onClose', async () => fanout.close());
   api.ceod.metrics.watchEventStreams(() => limits.count);
 
   defineRoute(api, {
@@ -174,60 +276,33 @@ export async function jobRoutes(api: FastifyInstance): Promise<void> {
     response: { 200: eventStream },
     options: { sse: 'only' },
     handler: async ({ params: { id }, caller, req, reply, services: s }) => {
-      await load(s, id, caller);
+      const { version } = await load(s, id, caller);
       const release = limits.acquire(caller.uid);
       const last = reply.sse.lastEventId ?? (req.query as { last_event_id?: string }).last_event_id ?? '0';
       const from = EVENT_ID.test(last) ? last : '0';
-      let closed = false;
-      reply.sse.onClose(() => {
-        closed = true;
-        release();
-      });
+      reply.sse.onClose(release);
       // The SSE plugin says keep-alive; a client that asked to close after this answer gets its way.
       if (/\bclose\b/i.test(String(req.headers.connection ?? ''))) reply.header('Connection', 'close');
-      const { store, events: feed } = s;
-      const pollMs = s.config.ceod.sse_poll_ms;
-      async function* stream(): AsyncGenerator<SSEMessage> {
-        let after = from;
-        let lastNews = Date.now();
-        try {
-          while (!closed) {
-            const wait = feed.waiter(id, pollMs); // registered before reading: nothing slips between
-            let events = await store.events(id, after);
-            if (events.length === 0) {
-              const record = await store.get(id);
-              // Gone (expired while we watched), or finished: the final event is in the
-              // stream (it is written with the record), so read once more and end.
-              if (!record || isFinished(record)) {
-                wait.cancel();
-                events = record ? await store.events(id, after) : [];
-                for (const e of events) yield { id: e.id, event: e.type, data: e.data };
-                return;
-              }
-              if (Date.now() - lastNews > limits.idleMs) {
-                wait.cancel();
-                return;
-              }
-            } else {
-              lastNews = Date.now();
-            }
-            for (const e of events) {
-              after = e.id;
-              yield { id: e.id, event: e.type, data: e.data };
-              if (FINAL_EVENTS.has(e.type)) {
-                wait.cancel();
-                return;
-              }
-            }
-            await wait.promise;
-          }
-        } finally {
-          release();
-        }
-      }
+      const sub = fanout.watch(id, from, version);
+      reply.sse.onClose(() => sub.close());
+      // A stream whose connection closed before it was set up ends at once.
+      if (!reply.sse.isConnected) sub.close();
+      // Each event's SSE message is made once for all its watchers (http/event-fanout.ts) and
+      // written as is; the events of one transition go out in one write.
+      reply.sse.sendHeaders();
       try {
-        await reply.sse.send(stream());
+        for (;;) {
+          const batch = await sub.next(limits.idleMs);
+          // Over: the final event was sent, the job is gone, the stream was idle, or the client left.
+          if (batch === null || !reply.sse.isConnected) return;
+          if (batch.length === 0) continue;
+          const raw = reply.raw;
+          raw.cork();
+          for (const e of batch) raw.write(e.frame);
+          raw.uncork();
+        }
       } finally {
+        sub.close();
         release();
       }
     },

@@ -1,13 +1,13 @@
 /**
- * Member routes (docs/api.md#routes): create, read, list, renew, modify,
- * reset password, delete, expire.
+ * Member routes (docs/api.md#routes): create, read, list, renew (one or
+ * many), modify, reset password, delete, expire.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PermanentError } from '../../core/errors';
-import { termSchema, uidSchema } from '../../core/model/fields';
+import { oneKindOfTerms, termSchema, termsSchema, uidSchema } from '../../core/model/fields';
 import { isClubAccount, type UserEntry } from '../../core/model/user';
-import { expiryThreshold, selectExpired } from '../../core/rules/expiry';
+import { expiryThreshold, selectExpired, selectLapsed } from '../../core/rules/expiry';
 import { assertNoPastTerms, assertNoTermClash } from '../../core/rules/renewal';
 import { assertShellAllowed } from '../../core/rules/shells';
 import { sortTerms, termOf } from '../../core/rules/terms';
@@ -16,6 +16,7 @@ import { deleteMember } from '../../jobs/delete-member';
 import { expireMembers } from '../../jobs/expire-members';
 import { modifyMember, modifyMemberPayload } from '../../jobs/modify-member';
 import { renewMember, renewMemberPayload } from '../../jobs/renew-member';
+import { renewMembers } from '../../jobs/renew-members';
 import { resetPassword } from '../../jobs/reset-password';
 import type { ApiServices } from '../services';
 import { type Caller, refuseUnless } from '../http/auth';
@@ -26,6 +27,22 @@ import { objectBody, parseOr400 } from '../http/validation';
 
 const uidParams = z.object({ uid: uidSchema }).strict();
 const expireBody = z.object({ dry_run: z.boolean({ error: 'must be true or false' }).optional() }, { error: 'must be a JSON object' }).strict().nullish();
+const renewManyBody = z
+  .object(
+    {
+      uids: z.array(uidSchema, { error: 'must be a list of uids' }).min(1, 'must hold at least one uid').max(100_000, 'must hold at most 100000 uids').optional(),
+      all_expired: z.literal(true, { error: 'must be true' }).optional(),
+      terms: termsSchema.optional(),
+      non_member_terms: termsSchema.optional(),
+      dry_run: z.boolean({ error: 'must be true or false' }).optional(),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .strict()
+  .superRefine(oneKindOfTerms)
+  .superRefine((b, ctx) => {
+    if (Boolean(b.uids) === Boolean(b.all_expired)) ctx.addIssue({ code: 'custom', path: ['uids'], message: 'give either uids or all_expired: true' });
+  });
 const listQuery = z
   .object({
     term: termSchema.optional(),
@@ -88,6 +105,18 @@ const expiryDryRunSchema = component(
     current_term: z.string(),
     threshold: z.string().meta({ description: 'accounts whose latest term is older than this are expired' }),
     uids: z.array(z.string()),
+  }),
+);
+
+/** The bulk renewal's dry run, 200 (docs/api.md#renew-members-in-bulk). */
+const renewalDryRunSchema = component(
+  'RenewalDryRun',
+  z.object({
+    dry_run: z.literal(true),
+    as_of: z.string().meta({ description: 'the API clock, ISO time' }),
+    terms: z.array(z.string()).optional().meta({ description: 'as asked (member terms)' }),
+    non_member_terms: z.array(z.string()).optional().meta({ description: 'as asked (club-rep terms)' }),
+    uids: z.array(z.string()).meta({ description: 'who would be renewed, sorted' }),
   }),
 );
 
@@ -213,6 +242,37 @@ export async function memberRoutes(api: FastifyInstance): Promise<void> {
       return enqueue(c, expireMembers, { threshold, current_term: termOf(today), uids }, { subject: () => 'expiry' });
     },
   }, { jobType: expireMembers.name });
+
+  // Bulk renewal: a read (the dry run, 200) and a write (202) in one route, as expiry.
+  defineRoute(api, {
+    method: 'POST',
+    url: '/members/renew',
+    access: 'syscom',
+    what: 'renew members in bulk',
+    summary: 'Renew members in bulk',
+    description:
+      'The members of `uids`, or with `{"all_expired": true}` every lapsed or expired account, get the terms they lack and, if expired, their shell back. With `"dry_run": true`: who would be renewed, at once (200), nothing changes. Otherwise one `renew_members` job (202), whose result has each member\'s outcome.',
+    body: renewManyBody,
+    response: { 200: renewalDryRunSchema, 202: acceptedSchema },
+    handler: async (c) => {
+      const s = c.services;
+      const today = s.now();
+      const b = c.body;
+      assertNoPastTerms(b, today);
+      let uids: string[];
+      if (b.all_expired) {
+        uids = selectLapsed(await s.ldap.listMembers(), expiryThreshold(today, s.config.expiry.grace_days), s.config.shells.expired);
+      } else {
+        uids = [...new Set(b.uids)].sort();
+        const found = new Set((await s.ldap.getUsers(uids)).map((u) => u.uid));
+        const unknown = uids.filter((u) => !found.has(u));
+        if (unknown.length > 0) throw new PermanentError('NOT_FOUND', `no member ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, 'uids');
+      }
+      const terms = b.terms ? { terms: b.terms } : { non_member_terms: b.non_member_terms! };
+      if (b.dry_run) return { dry_run: true, as_of: today.toISOString(), ...terms, uids };
+      return enqueue(c, renewMembers, { uids, ...terms }, { subject: () => 'bulk renewal' });
+    },
+  }, { jobType: renewMembers.name });
 
   writeRoute(api, {
     method: 'PATCH',

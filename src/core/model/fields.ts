@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { TERM_RE } from '../rules/terms';
 import { FORWARD_ADDRESS_RE, MAX_ADDRESS_LENGTH } from './addresses';
-import { NAME_RE, RESERVED_NAMES } from './names';
+import { NAME_RE, NAME_RULE, RESERVED_NAMES } from './names';
 
 /**
  * An existing account's or group's name (docs/directory.md#names), e.g. as a
@@ -16,7 +16,7 @@ export const nameSchema = z
   .string({ error: 'must be a string' })
   .min(1, 'must not be empty')
   .max(32, 'must be at most 32 characters')
-  .regex(NAME_RE, 'must start with a lowercase letter and hold only a-z, 0-9 and -');
+  .regex(NAME_RE, NAME_RULE.replace(/ \(at most 32 characters\)$/, ''));
 
 /** A name for a new account or group: the name rule, and not a reserved name. */
 export const uidSchema = nameSchema.refine((u) => !RESERVED_NAMES.has(u), 'is a reserved name');

@@ -4,17 +4,22 @@
  * Kerberos principal.
  *
  * A name ends up in LDAP DNs and filters, kadmin command lines, paths under
- * the home root and Mailman REST paths. Every adapter escapes as well, but
+ * the home root, Mailman REST paths and SQL identifiers. Every adapter escapes as well, but
  * slapd compares `uid` and `cn` case-insensitively with insignificant spaces
  * (`uid=Alice\ ` *is* `uid=alice` to it), so only canonical names are ever
  * written, read back or deleted.
  */
 
-/** A uid or group name: a lower-case letter, then lower-case letters, digits and `-`; 1–32 characters. */
-export const NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
+/**
+ * A uid or group name: Debian adduser's default rule (`^[a-z][-a-z0-9_]*$`),
+ * at most 32 characters: a lower-case letter, then lower-case letters, digits,
+ * `-` and `_` (`test_1`). `_` is plain in a DN, a filter, a principal, a path
+ * and an address; in a MySQL GRANT it is a wildcard, which the adapter escapes.
+ */
+export const NAME_RE = /^[a-z][-a-z0-9_]{0,31}$/;
 
 /** Human-readable form of the rule, for error messages. */
-export const NAME_RULE = 'must start with a lowercase letter and hold only a-z, 0-9 and - (at most 32 characters)';
+export const NAME_RULE = 'must start with a lowercase letter and hold only a-z, 0-9, - and _ (at most 32 characters)';
 
 export function isName(s: unknown): s is string {
   return typeof s === 'string' && NAME_RE.test(s);

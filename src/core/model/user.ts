@@ -74,3 +74,14 @@ export interface NewUser {
 export function isClubAccount(u: Pick<UserEntry, 'objectClasses'>): boolean {
   return u.objectClasses.some((c) => c.toLowerCase() === 'club');
 }
+
+/**
+ * `given_name` and `sn` from a full name, when a request leaves them out (as
+ * the original client does): sn is the last word, the given name the words
+ * before it; a one-word name is its own sn, with no given name.
+ */
+export function namesFromCn(cn: string): { givenName?: string; sn: string } {
+  const words = cn.trim().split(/\s+/);
+  const sn = words.pop()!;
+  return words.length > 0 ? { givenName: words.join(' '), sn } : { sn };
+}

@@ -18,5 +18,14 @@ export interface HomeDirs {
    */
   writeForward(root: string, name: string, uidNumber: number, gidNumber: number, addresses: string[]): Promise<void>;
   readForward(root: string, name: string): Promise<string[] | null>;
+  /**
+   * Writes `~/<file>` (a plain file name, e.g. `ceo-mysql-info`) with `content`,
+   * mode 0600, owned by the user, atomically (temp file + rename). An existing
+   * file is first renamed to `<file>.old`. A symlink, or anything but a regular
+   * file, at either name is refused (PermanentError HOME_UNSAFE_PATH), and so is
+   * a home that is a symlink or not the user's: nothing is ever written through
+   * a path the user controls.
+   */
+  writePrivateFile(root: string, name: string, uidNumber: number, gidNumber: number, file: string, content: string): Promise<void>;
   ping(root: string): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * resource locks and idempotency keys (adapter: `src/store`, Redis). The
  * record is the truth about a job (docs/ARCHITECTURE.md#jobs-and-the-engine).
  */
-import type { JobEvent, JobRecord, StoredEvent } from '../model/job';
+import type { JobEvent, JobRecord, JobState, StoredEvent } from '../model/job';
 
 export type SubmitOutcome =
   | { kind: 'created' }
@@ -14,6 +14,30 @@ export type SubmitOutcome =
 export interface IdempotencyKey {
   key: string;
   fingerprint: string;
+}
+
+/** Which jobs `JobStore.list` returns, newest first. */
+export interface JobListQuery {
+  /** Only this requester's jobs; everyone's when absent. */
+  requester?: string;
+  type?: string;
+  state?: JobState;
+  /** Only jobs created at or after this time (ms since the epoch). */
+  sinceMs?: number;
+  /** The `next` of the previous page: this page starts right after it. */
+  cursor?: string;
+  /** At most this many records. */
+  limit: number;
+}
+
+export interface JobListPage {
+  records: JobRecord[];
+  /**
+   * Where the next page starts, when more jobs may match. A page may hold
+   * fewer than `limit` records and still have a `next`: each call reads a
+   * bounded number of index entries, however few of them match the filters.
+   */
+  next?: string;
 }
 
 export interface JobStore {
@@ -34,6 +58,8 @@ export interface JobStore {
   events(id: string, afterId?: string, count?: number): Promise<StoredEvent[]>;
   saveSecret(id: string, name: string, sealed: string): Promise<void>;
   secrets(id: string): Promise<Record<string, string>>;
+  /** Jobs newest first, filtered; ids whose record has expired are dropped from the index on the way. */
+  list(query: JobListQuery): Promise<JobListPage>;
   /** Unfinished jobs whose record has not changed for `idleMs`. */
   idleActive(idleMs: number, limit?: number): Promise<string[]>;
   /**
@@ -48,6 +74,13 @@ export interface JobStore {
    * event, releases the job's lock. Returns what it found of the record.
    */
   failUnreadable(id: string): Promise<{ kept: string; lockKey?: string } | null>;
+  /**
+   * Resolves once this store's writes so far are held by the configured number
+   * of replicas (Redis `WAIT`; at once when none is configured). Short of them
+   * within the deadline: a transient `REDIS_NOT_REPLICATED`. The API calls it
+   * before answering 202, so an accepted job survives the master's loss.
+   */
+  awaitReplicas(): Promise<void>;
   /** Cheap round trip, for health checks. */
   ping(): Promise<void>;
 }

@@ -57,3 +57,19 @@ export function selectExpired(all: readonly ExpiryCandidate[], threshold: string
     .map((c) => c.uid)
     .sort();
 }
+
+/**
+ * The uids a bulk renewal of "every expired account" works on, sorted: those
+ * on the expired shell, and those whose latest term is older than `threshold`
+ * (lapsed, whether or not the expiry job has run yet). Accounts that never
+ * held a term are left out, as from expiry.
+ */
+export function selectLapsed(all: readonly ExpiryCandidate[], threshold: string, expiredShell: string): string[] {
+  return all
+    .filter((c) => {
+      const latest = latestTerm(c);
+      return latest !== undefined && (c.loginShell === expiredShell || termOrdinal(latest) < termOrdinal(threshold));
+    })
+    .map((c) => c.uid)
+    .sort();
+}

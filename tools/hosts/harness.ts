@@ -1,0 +1,269 @@
+/**
+ * The multi-host stack: the devstack's servers placed on hosts in network
+ * namespaces (./topology.ts), made, reused and removed as one.
+ *
+ * `upHostsStack`:
+ * 1. if the stack in DIR runs (its namespaces exist, its servers and relays
+ *    live), reuse it;
+ * 2. otherwise stop what is left of it, remove every namespace with its
+ *    prefix (killing what still runs there), and make the network afresh;
+ * 3. start the servers from *inside* the client host (`cli.js inside-up`, run
+ *    with `ip netns exec`): the devstack's own start, with every server placed
+ *    on its host, so its probes and seeding reach them by name as any client
+ *    would;
+ * 4. start the relay (./relay.ts) and write `DIR/net/hosts.json`: the
+ *    topology, the relay's ports, and a krb5.conf for clients outside.
+ *
+ * `downHostsStack` stops everything and removes the namespaces; a start that
+ * finds leftovers of a killed run removes them first (step 2).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inNetns } from '../devstack/placement';
+import { isOurProcess, readPid, removePidFile, spawnDetached, stopPid, DevstackError } from '../devstack/processes';
+import { tcpAnswers } from '../devstack/probes';
+import { REPO_ROOT, stackLayout } from '../devstack/layout';
+import { readStackInfo } from '../devstack/stack-info';
+import { stackServices, serviceSpec } from '../devstack/services';
+import { stopStack } from '../devstack/stack';
+import { withStackLock } from '../devstack/stack-lock';
+import type { StackInfo } from '../devstack/types';
+import { createNetwork, networkExists, removeNetwork } from './netns';
+import { HOST_NAMES, type HostName, relayTargets, type RelayTarget, type Topology, topology } from './topology';
+
+/** What `DIR/net/hosts.json` records of a running multi-host stack. */
+export interface HostsState {
+  version: 1;
+  dir: string;
+  basePort: number;
+  prefix: string;
+  subnet: string;
+  redis: 'single' | 'sentinel';
+  addresses: Record<HostName, string>;
+  hostsFile: string;
+  relays: RelayTarget[];
+  /** krb5.conf for clients outside the namespaces: the KDC and kadmind through the relay. */
+  outsideKrb5Conf: string;
+}
+
+export interface UpHostsOptions {
+  dir: string;
+  basePort: number;
+  redis?: 'single' | 'sentinel';
+  log?: (line: string) => void;
+}
+
+const quiet = () => undefined;
+
+export const netDir = (dir: string) => join(stackLayout(dir).root, 'net');
+const stateFile = (dir: string) => join(netDir(dir), 'hosts.json');
+const relayDir = (dir: string) => join(stackLayout(dir).runDir, 'relay');
+const relayPid = (dir: string, side: string) => join(stackLayout(dir).runDir, `relay-${side}.pid`);
+
+/** The built entry points (npm run build:tools). */
+export const HOSTS_CLI = join(REPO_ROOT, 'dist-tools', 'hosts', 'cli.js');
+const RELAY = join(REPO_ROOT, 'dist-tools', 'hosts', 'relay.js');
+
+export function readHostsState(dir: string): HostsState | null {
+  try {
+    const s = JSON.parse(readFileSync(stateFile(dir), 'utf8')) as HostsState;
+    return s.version === 1 ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a command on a host (its namespace, its view of /etc/hosts) and waits; rejects with its output on failure. */
+export function runOnHost(t: Topology, host: HostName, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; log?: (l: string) => void } = {}): Promise<void> {
+  const w = inNetns(t.netns(host), t.hostsFile, cmd, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(w.cmd, w.args, { env: { ...process.env, ...opts.env, ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      for (const line of b.toString().split('\n').filter(Boolean)) opts.log?.(line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new DevstackError(`${cmd} on ${host} exited with ${code}:\n${out.slice(-4000)}`))));
+  });
+}
+
+function relaysRunning(dir: string): boolean {
+  return ['inside', 'outside'].every((side) => isOurProcess(readPid(relayPid(dir, side)), stackLayout(dir).root));
+}
+
+function serversRunning(info: StackInfo): boolean {
+  return stackServices(info).every((n) => isOurProcess(readPid(serviceSpec(info, n).pidFile), info.dir));
+}
+
+/** The krb5.conf of the stack with the KDC, kadmind and kpasswd reached through the relay. */
+function outsideKrb5(info: StackInfo, relays: RelayTarget[]): string {
+  const r = (name: string) => `127.0.0.1:${relays.find((x) => x.name === name)!.listen}`;
+  return readFileSync(info.krb5.config, 'utf8')
+    .replace(/^(\s*kdc = ).*$/m, `$1${r('kdc')}`)
+    .replace(/^(\s*admin_server = ).*$/m, `$1${r('kadmind')}`)
+    .replace(/^(\s*kpasswd_server = ).*$/m, `$1${r('kpasswd')}`)
+    .replace(/^# Generated by .*$/m, '# The stack\'s krb5.conf for clients outside its namespaces (through the relay on 127.0.0.1); written by tools/hosts.');
+}
+
+async function startRelays(t: Topology, dir: string, targets: RelayTarget[]): Promise<void> {
+  const layout = stackLayout(dir);
+  const targetsFile = join(netDir(dir), 'relay.json');
+  writeFileSync(targetsFile, `${JSON.stringify(targets, null, 2)}\n`);
+  mkdirSync(relayDir(dir), { recursive: true, mode: 0o700 });
+  for (const side of ['inside', 'outside'] as const) {
+    const pid = relayPid(dir, side);
+    if (isOurProcess(readPid(pid), layout.root)) await stopPid(readPid(pid)!, 'SIGTERM', 3000);
+    const args = [RELAY, '--side', side, '--dir', relayDir(dir), '--targets', targetsFile];
+    const w = side === 'inside' ? inNetns(t.netns('client'), t.hostsFile, process.execPath, args) : { cmd: process.execPath, args, env: {} };
+    spawnDetached({ name: `relay-${side}`, cmd: w.cmd, args: w.args, env: { ...process.env, ...w.env }, cwd: layout.root, logFile: join(layout.logsDir, `relay-${side}.log`), pidFile: pid });
+    // The outside half needs the inside's sockets: start them in order.
+    const deadline = Date.now() + 15_000;
+    const ready = () => (side === 'inside' ? targets.every((x) => existsSync(join(relayDir(dir), `${x.name}.sock`))) : Promise.all(targets.map((x) => tcpAnswers(x.listen, 500))).then((a) => a.every(Boolean)));
+    while (!(await ready())) {
+      if (Date.now() > deadline) throw new DevstackError(`relay ${side} did not start; see ${join(layout.logsDir, `relay-${side}.log`)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  // Through both halves to a server: the path works end to end.
+  const ldap = targets.find((x) => x.name === 'ldap')!;
+  if (!(await tcpAnswers(ldap.listen, 3000))) throw new DevstackError('the relay does not reach slapd on the servers host');
+}
+
+/** Stops the relay's two halves. */
+async function stopRelays(dir: string): Promise<void> {
+  for (const side of ['outside', 'inside']) {
+    const pid = readPid(relayPid(dir, side));
+    if (isOurProcess(pid, stackLayout(dir).root)) await stopPid(pid!, 'SIGTERM', 3000);
+    removePidFile(relayPid(dir, side));
+  }
+}
+
+/** Starts (or reuses) the multi-host stack in `dir`; see the file comment. */
+export async function upHostsStack(opts: UpHostsOptions): Promise<{ info: StackInfo; state: HostsState; reused: boolean }> {
+  const log = opts.log ?? quiet;
+  const layout = stackLayout(opts.dir);
+  const dir = layout.root;
+  const redis = opts.redis ?? 'sentinel';
+  const t = topology(dir, opts.basePort);
+  mkdirSync(netDir(dir), { recursive: true });
+  return withStackLock({ ...layout, lockDir: join(netDir(dir), 'lock') }, async () => {
+    const t0 = Date.now();
+    const prior = readHostsState(dir);
+    const priorInfo = readStackInfo(dir);
+    if (prior && priorInfo && prior.basePort === opts.basePort && prior.redis === redis && networkExists(t) && serversRunning(priorInfo) && relaysRunning(dir)) {
+      log(`hosts: the stack in ${dir} runs (namespaces ${t.prefix}-*, ${t.subnet}); reusing it`);
+      return { info: priorInfo, state: prior, reused: true };
+    }
+    // Whatever is left of an earlier run goes: its processes, then its namespaces.
+    await stopRelays(dir);
+    if (priorInfo) await stopStack(dir);
+    for (const prefix of new Set([t.prefix, ...(prior ? [prior.prefix] : [])])) {
+      const gone = await removeNetwork(prefix);
+      if (gone.namespaces.length > 0) log(`hosts: removed ${gone.namespaces.length} leftover namespaces ${prefix}-*${gone.killed.length ? `, killed ${gone.killed.length} processes in them` : ''}`);
+    }
+    await createNetwork(t);
+    log(`hosts: network ${t.subnet} made: ${t.switchNetns} (switch), ${HOST_NAMES.map((h) => `${h} ${t.address(h)}`).join(', ')}`);
+    try {
+      // The servers, started from the client host so every name resolves as for any client there.
+      await runOnHost(t, 'client', process.execPath, [HOSTS_CLI, 'inside-up', '--dir', dir, '--base-port', String(opts.basePort), '--redis', redis], { log: (l) => log(`  ${l}`) });
+      const info = readStackInfo(dir);
+      if (!info) throw new DevstackError(`no stack.json in ${dir} after the start`);
+      const relays = relayTargets(t, info.ports, redis === 'sentinel');
+      await startRelays(t, dir, relays);
+      const outsideKrb5Conf = join(netDir(dir), 'krb5-outside.conf');
+      writeFileSync(outsideKrb5Conf, outsideKrb5(info, relays));
+      const addresses = Object.fromEntries(HOST_NAMES.map((h) => [h, t.address(h)])) as Record<HostName, string>;
+      const state: HostsState = { version: 1, dir, basePort: opts.basePort, prefix: t.prefix, subnet: t.subnet, redis, addresses, hostsFile: t.hostsFile, relays, outsideKrb5Conf };
+      writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
+      log(`hosts: stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; relay on 127.0.0.1:${relays[0]!.listen}-${relays[relays.length - 1]!.listen}`);
+      return { info, state, reused: false };
+    } catch (e) {
+      await downHostsStackUnlocked(dir, opts.basePort, log).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+async function downHostsStackUnlocked(dir: string, basePort: number | undefined, log: (l: string) => void): Promise<void> {
+  const prior = readHostsState(dir);
+  await stopRelays(dir);
+  if (readStackInfo(dir)) await stopStack(dir, log);
+  const prefixes = new Set<string>();
+  if (prior) prefixes.add(prior.prefix);
+  const bp = basePort ?? readStackInfo(dir)?.basePort;
+  if (bp !== undefined) prefixes.add(topology(dir, bp).prefix);
+  for (const prefix of prefixes) {
+    const gone = await removeNetwork(prefix);
+    if (gone.namespaces.length > 0) log(`hosts: removed namespaces ${gone.namespaces.join(', ')}`);
+  }
+}
+
+/** Stops every server, ceod process and relay of the stack in `dir`, and removes its namespaces. */
+export async function downHostsStack(dir: string, log: (l: string) => void = quiet): Promise<void> {
+  const layout = stackLayout(dir);
+  if (!existsSync(layout.root)) return;
+  mkdirSync(netDir(dir), { recursive: true });
+  await withStackLock({ ...layout, lockDir: join(netDir(dir), 'lock') }, () => downHostsStackUnlocked(layout.root, undefined, log));
+}
+
+/** The port on 127.0.0.1 that relays to `name` (`api-phosphoric-acid`, `kdc`, `ldap`, `redis`, `sentinel-1`, …). */
+export function relayPort(state: HostsState, name: string): number {
+  const r = state.relays.find((x) => x.name === name);
+  if (!r) throw new Error(`no relay for ${name}`);
+  return r.listen;
+}
+
+/**
+ * The stack as seen from outside its namespaces: every address a client
+ * uses replaced by its relay on 127.0.0.1, and the krb5.conf that says so.
+ * Test helpers written for the loopback stack (ldapsearch, kadmin, Mailman's
+ * roster) work unchanged on it. The ceod configs still name the hosts.
+ */
+export function outsideView(info: StackInfo, state: HostsState): StackInfo {
+  const at = (name: string) => `127.0.0.1:${relayPort(state, name)}`;
+  const redisPort = relayPort(state, 'redis');
+  const s = info.redis.sentinel;
+  return {
+    ...info,
+    ldap: { ...info.ldap, url: `ldap://${at('ldap')}` },
+    krb5: { ...info.krb5, config: state.outsideKrb5Conf, kdcAddress: at('kdc'), kadmindAddress: at('kadmind'), kpasswdAddress: at('kpasswd') },
+    redis: {
+      ...info.redis,
+      url: `redis://${at('redis')}`,
+      authUrl: `redis://${info.redis.user}:${encodeURIComponent(info.redis.password)}@${at('redis')}`,
+      host: '127.0.0.1',
+      port: redisPort,
+      ...(s
+        ? {
+            sentinel: {
+              ...s,
+              sentinels: ['sentinel-1', 'sentinel-2', 'sentinel-3'].map((n) => ({ host: '127.0.0.1', port: relayPort(state, n) })),
+              replica: { ...s.replica, host: '127.0.0.1', port: relayPort(state, 'redis-replica') },
+            },
+          }
+        : {}),
+    },
+    mailman: { ...info.mailman, url: `http://${at('mailman')}/3.1` },
+    smtp: { ...info.smtp, host: '127.0.0.1', port: relayPort(state, 'smtp') },
+    mysql: { ...info.mysql, host: '127.0.0.1', port: relayPort(state, 'mysql') },
+    postgres: { ...info.postgres, host: '127.0.0.1', port: relayPort(state, 'postgres') },
+    ceod: { ...info.ceod, url: `https://${at('api-phosphoric-acid')}` },
+  };
+}
+
+/**
+ * ioredis's `natMap` for a client outside: the Sentinels name the master by
+ * host name and port inside; this maps each server to its relay.
+ */
+export function outsideNatMap(info: StackInfo, state: HostsState): Record<string, { host: string; port: number }> {
+  const map: Record<string, { host: string; port: number }> = {
+    [`${info.redis.host}:${info.redis.port}`]: { host: '127.0.0.1', port: relayPort(state, 'redis') },
+  };
+  const s = info.redis.sentinel;
+  if (s) map[`${s.replica.host}:${s.replica.port}`] = { host: '127.0.0.1', port: relayPort(state, 'redis-replica') };
+  return map;
+}
