@@ -141,6 +141,8 @@ export function fakeLdap(users: UserEntry[], groups: Record<string, string[]>): 
   const byUid = new Map(users.map((u) => [u.uid, u]));
   const impl: Partial<Ldap> = {
     getUser: async (uid) => byUid.get(uid) ?? null,
+    getUsers: async (uids) => uids.flatMap((u) => (byUid.has(u) ? [byUid.get(u)!] : [])),
+    listMembers: async (opts) => users.filter((u) => !opts?.term || u.terms.includes(opts.term) || u.nonMemberTerms.includes(opts.term)),
     groupsOf: async (uid) => groups[uid] ?? [],
     nameTaken: async (name) => byUid.has(name),
     ping: async () => undefined,

@@ -12,14 +12,28 @@ import { buildApp } from '../../src/api/app';
 import { defineRoute } from '../../src/api/http/route';
 import { openApiPath } from '../../src/api/http/openapi';
 import { createLogger } from '../../src/core/log';
+import { sealSecret } from '../../src/core/secret-box';
 import { exampleConfig, fakeLdap, MemoryJobStore, MemorySessions, negotiateAs, noEvents, person, RecordingQueue, tokenIsUid } from '../fakes/ports';
 
 const log = createLogger({ level: 'silent', host: 'test', process: 'test' });
 
+const config = exampleConfig();
+
+/** A job store whose secrets are what a completed job sealed (the memory store keeps none). */
+class StoreWithSecrets extends MemoryJobStore {
+  readonly sealed = new Map<string, Record<string, string>>();
+  override async secrets(...[id]: string[]) {
+    return this.sealed.get(id!) ?? {};
+  }
+}
+let store: StoreWithSecrets;
+/** The store of `app` (the one built first). */
+let appStore: StoreWithSecrets;
+
 async function build(extra: (app: FastifyInstance) => void = () => undefined): Promise<FastifyInstance> {
-  const config = exampleConfig();
   const ldap = fakeLdap([person('ctdalek'), person('regular1')], { ctdalek: ['syscom'] });
-  const app = await buildApp({ config, store: new MemoryJobStore(), queue: new RecordingQueue(), events: noEvents, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid(config.kerberos.realm), version: '1.2.3' });
+  store = new StoreWithSecrets();
+  const app = await buildApp({ config, store, queue: new RecordingQueue(), events: noEvents, sessions: new MemorySessions(), ldap, log, authenticate: tokenIsUid(config.kerberos.realm), version: '1.2.3' });
   extra(app);
   await app.ready();
   return app;
@@ -29,6 +43,7 @@ let app: FastifyInstance;
 let doc: any;
 beforeAll(async () => {
   app = await build();
+  appStore = store;
   const res = await app.inject({ method: 'GET', url: '/api/openapi.json' });
   expect(res.statusCode).toBe(200);
   doc = res.json();
@@ -99,6 +114,34 @@ test('writes: the body as the payload schema checks it, the 202, the Idempotency
   // Two successes: the dry run's 200 and the job's 202.
   expect(Object.keys(doc.paths['/api/members/expire'].post.responses)).toEqual(expect.arrayContaining(['200', '202']));
   expect(doc.paths['/api/jobs/{id}/events'].get.responses['200'].content).toHaveProperty('text/event-stream');
+});
+
+test('the job list, bulk renewal and member databases: their schemas, job types and who may call them', () => {
+  const list = doc.paths['/api/jobs'].get;
+  expect(list.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/JobList' });
+  expect(list.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'requester', 'since', 'state', 'type']);
+  const item = doc.components.schemas.JobList.properties.jobs.items;
+  expect(Object.keys(item.properties).sort()).toEqual(['created_at', 'finished_at', 'id', 'requester', 'state', 'subject', 'type']);
+  expect(doc.components.schemas.JobList.properties).toHaveProperty('next');
+
+  const renew = doc.paths['/api/members/renew'].post;
+  expect(renew['x-ceod-job-type']).toBe('renew_members');
+  expect(renew['x-ceod-access']).toBe('syscom');
+  expect(renew.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RenewalDryRun' });
+  expect(renew.responses['202'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Accepted' });
+  expect(Object.keys(renew.requestBody.content['application/json'].schema.properties).sort()).toEqual(['all_expired', 'dry_run', 'non_member_terms', 'terms', 'uids']);
+
+  for (const kind of ['mysql', 'postgresql']) {
+    for (const [path, type] of [[`/api/db/${kind}/{uid}`, 'create_database'], [`/api/db/${kind}/{uid}/pwreset`, 'reset_database_password']] as const) {
+      const op = doc.paths[path].post;
+      expect([path, op['x-ceod-job-type'], op['x-ceod-access']]).toEqual([path, type, { self: 'syscom', club: true }]);
+      expect(op.description).toContain("any member of that club's group");
+      expect(op.responses['202'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Accepted' });
+      expect(op.parameters).toEqual([expect.objectContaining({ name: 'uid', in: 'path' }), expect.objectContaining({ name: 'Idempotency-Key' })]);
+    }
+  }
+  // A 400 names every invalid field.
+  expect(doc.components.schemas.Error.properties.error.properties).toHaveProperty('fields');
 });
 
 test('authentication: negotiate and the cookie everywhere, except the public routes', () => {
@@ -181,9 +224,76 @@ describe('response schemas filter what a route sends', () => {
     expect(res.statusCode).toBe(404);
     expect(Object.keys(res.json().error).sort()).toEqual(['code', 'field', 'message']);
   });
+  it('a 400 keeps every invalid field (error.fields)', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/members', headers: { authorization: negotiateAs('ctdalek') }, payload: { uid: 'A B', cn: 'X', terms: 'f2099' } });
+    expect(res.statusCode).toBe(400);
+    const fields = res.json().error.fields.map((f: { field: string }) => f.field);
+    expect(fields).toEqual(expect.arrayContaining(['uid', 'terms']));
+  });
   it("a real route's answer passes its own schema (the member read)", async () => {
     const res = await app.inject({ method: 'GET', url: '/api/members/regular1', headers: { authorization: negotiateAs('ctdalek') } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ uid: 'regular1', groups: [], is_club_rep: false });
+  });
+});
+
+describe('what clients read (src/cli, test/e2e) passes the schemas that filter it', () => {
+  const as = (uid: string) => ({ authorization: negotiateAs(uid) });
+  /** Submits through the route, then finishes the job as a worker would, with `result` on its last step. */
+  async function finished(uid: string, url: string, payload: unknown, result: Record<string, unknown>): Promise<string> {
+    const res = await app.inject({ method: 'POST', url, headers: as(uid), payload: payload as object });
+    expect([url, res.statusCode]).toEqual([url, 202]);
+    const id = res.json().id as string;
+    const r = appStore.records.get(id)!;
+    const at = new Date().toISOString();
+    r.state = 'completed';
+    r.startedAt = at;
+    r.finishedAt = at;
+    for (const step of r.steps) Object.assign(step, { state: 'completed', attempts: 1, startedAt: at, finishedAt: at, host: 'h1' });
+    r.steps[r.steps.length - 1]!.result = result;
+    return id;
+  }
+
+  it('the job list: every field of each item, and the next page', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await app.inject({ method: 'POST', url: '/api/members/regular1/pwreset', headers: as('ctdalek') })).json().id);
+      appStore.locks.clear(); // as if each had finished
+    }
+    const first = await app.inject({ method: 'GET', url: '/api/jobs?limit=2&type=reset_password', headers: as('ctdalek') });
+    expect(first.statusCode).toBe(200);
+    const page = first.json();
+    expect(page.jobs).toHaveLength(2);
+    expect(page.jobs[0]).toEqual({ id: expect.any(String), type: 'reset_password', state: 'queued', requester: 'ctdalek', created_at: expect.any(String), subject: 'regular1' });
+    expect(page.next).toEqual(expect.any(String));
+    const rest = (await app.inject({ method: 'GET', url: `/api/jobs?limit=2&type=reset_password&cursor=${encodeURIComponent(page.next)}`, headers: as('ctdalek') })).json();
+    expect([...page.jobs, ...rest.jobs].map((j: { id: string }) => j.id).sort()).toEqual(ids.sort());
+  });
+
+  it("a database job's result: where to connect, and the password for its requester", async () => {
+    const id = await finished('regular1', '/api/db/mysql/regular1', undefined, { created: true, hostname: 'db.example', port: 3306 });
+    appStore.sealed.set(id, { password: sealSecret(config.secrets.secretsKey, `${id}/password`, 'pw-for-regular1') });
+    const mine = (await app.inject({ method: 'GET', url: `/api/jobs/${id}`, headers: as('regular1') })).json();
+    expect(mine.result).toEqual({ created: true, hostname: 'db.example', port: 3306, password: 'pw-for-regular1' });
+    expect(mine.steps.map((s: { host: string; duration_ms: number }) => [s.host, s.duration_ms])).toEqual(mine.steps.map(() => ['h1', 0]));
+    // Not to anyone else.
+    expect((await app.inject({ method: 'GET', url: `/api/jobs/${id}`, headers: as('ctdalek') })).json().result).not.toHaveProperty('password');
+  });
+
+  it("bulk renewal: the dry run's answer, and each member's outcome in the job's result", async () => {
+    const dry = await app.inject({ method: 'POST', url: '/api/members/renew', headers: as('ctdalek'), payload: { uids: ['regular1', 'ctdalek'], terms: ['f2099'], dry_run: true } });
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toEqual({ dry_run: true, as_of: expect.any(String), terms: ['f2099'], uids: ['ctdalek', 'regular1'] });
+    const outcomes = { ctdalek: 'unchanged', regular1: 'renewed' };
+    const id = await finished('ctdalek', '/api/members/renew', { uids: ['regular1', 'ctdalek'], terms: ['f2099'] }, { outcomes, shells_restored: { regular1: '/bin/bash' }, renewed_count: 1, unchanged_count: 1, gone_count: 0, failed_count: 0 });
+    const job = (await app.inject({ method: 'GET', url: `/api/jobs/${id}`, headers: as('ctdalek') })).json();
+    expect(job.type).toBe('renew_members');
+    expect(job.result).toEqual({ outcomes, shells_restored: { regular1: '/bin/bash' }, renewed_count: 1, unchanged_count: 1, gone_count: 0, failed_count: 0 });
+  });
+
+  it("the expiry dry run's answer", async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/members/expire', headers: as('ctdalek'), payload: { dry_run: true } });
+    expect(res.statusCode).toBe(200);
+    expect(Object.keys(res.json()).sort()).toEqual(['as_of', 'current_term', 'dry_run', 'threshold', 'uids']);
   });
 });

@@ -70,7 +70,8 @@ const ACCESS_TEXT: Record<string, string> = {
 
 function accessText(a: RouteDoc['access']): string {
   if (typeof a === 'string') return ACCESS_TEXT[a] ?? a;
-  return `the member the path names, or ${ACCESS_TEXT[a.self]}`;
+  const club = a.club ? `, or, when the path names a club's account, any member of that club's group` : '';
+  return `the member the path names, or ${ACCESS_TEXT[a.self]}${club}`;
 }
 
 /** JSON Schema of a zod schema: `input` for what a client sends, `output` for what ceod answers. */
@@ -132,7 +133,7 @@ function operation(route: RegisteredRoute, doc: RouteDoc): Record<string, unknow
     description: [doc.description, `Who may call it: ${accessText(doc.access)}.`, doc.jobType && `Enqueues a \`${doc.jobType}\` job (docs/jobs.md).`]
       .filter(Boolean)
       .join('\n\n'),
-    'x-ceod-access': typeof doc.access === 'string' ? doc.access : { self: doc.access.self },
+    'x-ceod-access': typeof doc.access === 'string' ? doc.access : { self: doc.access.self, ...(doc.access.club ? { club: true } : {}) },
     ...(doc.jobType ? { 'x-ceod-job-type': doc.jobType } : {}),
   };
   if (parameters.length) op.parameters = parameters;
