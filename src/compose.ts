@@ -435,8 +435,44 @@ export async function composeWorker(config: Config, log: Logger, opts: { waitMs:
 }
 
 /**
- * `ceod check`: reaches Redis and every server of the host's roles (and LDAP
- * when the host serves the API); throws naming the first that does not answer.
+ * Tries every check at once, each again every 500 ms until `waitMs` has
+ * passed; resolves with the name and error of each that never answered (an
+ * attempt still pending at the deadline counts as no answer).
+ */
+export async function unreachable(checks: Record<string, () => Promise<void>>, waitMs: number): Promise<{ name: string; message: string }[]> {
+  const deadline = Date.now() + waitMs;
+  const attempt = async (check: () => Promise<void>): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer')), Math.max(1000, deadline - Date.now()));
+    });
+    try {
+      await Promise.race([check(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      for (;;) {
+        try {
+          await attempt(check);
+          return null;
+        } catch (e) {
+          if (Date.now() >= deadline) return { name, message: (e as Error).message };
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }),
+  );
+  return results.filter((r): r is { name: string; message: string } => r !== null);
+}
+
+/**
+ * `ceod check`: reaches Redis and every server of the host's roles (LDAP and
+ * kadmind for admin, the home root for fs, Mailman and SMTP for mail, MySQL
+ * and PostgreSQL for db), and LDAP when the host serves the API. Every one is
+ * tried; throws naming each that does not answer within `waitMs`.
  */
 export async function checkHost(config: Config, log: Logger, opts: { waitMs: number }): Promise<void> {
   const redis = redisConnection(config, 'producer');
@@ -445,7 +481,9 @@ export async function checkHost(config: Config, log: Logger, opts: { waitMs: num
   const checks = { ...redisCheck(config, redis), ...serverChecks(config, adapters) };
   if (config.ceod.api_listen && !config.ceod.roles.includes('admin')) checks[`LDAP at ${config.ldap.url}`] = () => apiAdapters.ldap.ping();
   try {
-    await checkServers(checks, log, opts.waitMs);
+    const failed = await unreachable(checks, opts.waitMs);
+    if (failed.length > 0) throw new Error(failed.map((f) => `cannot reach ${f.name}: ${f.message}`).join('; '));
+    log.info({ servers: Object.keys(checks) }, 'all servers reachable');
   } finally {
     await Promise.all([adapters.close(), apiAdapters.close()]);
     redis.disconnect();

@@ -21,7 +21,7 @@ function ceod(args: string[]): Promise<{ code: number | null; stdout: string; st
   });
 }
 
-function configWith(role: 'admin' | 'api' | 'mail', edit: (ini: Record<string, any>) => void): string {
+function configWith(role: 'admin' | 'api' | 'mail' | 'db', edit: (ini: Record<string, any>) => void): string {
   const ini = parse(readFileSync(stack.configs[role], 'utf8'));
   edit(ini);
   const file = join(dir, `${role}-${Math.random().toString(36).slice(2)}.ini`);
@@ -75,6 +75,37 @@ test('`ceod check` checks Redis too, and LDAP on an API host: a closed port exit
   const ldapDown = await ceod(['check', '--wait-ms', '500', '--config', configWith('api', (ini) => (ini.ldap.url = `ldap://127.0.0.1:${port}`))]);
   expect(ldapDown.code).toBe(1);
   expect(ldapDown.stderr).toContain(`cannot reach LDAP at ldap://127.0.0.1:${port}`);
+});
+
+test('`ceod check` on a db host reaches MySQL and PostgreSQL; with servers down it exits 1 naming every one that failed (issue 12)', async () => {
+  const ok = await ceod(['check', '--config', stack.configs.db]);
+  expect([ok.code, ok.stderr]).toEqual([0, '']);
+  const [mysql, postgresql, redis] = [await freePort(), await freePort(), await freePort()];
+  const db = parse(readFileSync(stack.configs.db, 'utf8'));
+  const down = await ceod([
+    'check',
+    '--wait-ms',
+    '500',
+    '--config',
+    configWith('db', (ini) => {
+      ini.mysql.port = mysql;
+      ini.postgresql.port = postgresql;
+    }),
+  ]);
+  expect(down.code).toBe(1);
+  expect(down.stderr).toContain(`cannot reach MySQL at ${db.mysql.host}:${mysql}`);
+  expect(down.stderr).toContain(`cannot reach PostgreSQL at ${db.postgresql.host}:${postgresql}`);
+  expect(down.stderr).not.toContain('cannot reach Redis');
+  // Redis too: each failure named, not only the first.
+  const all = await ceod(['check', '--wait-ms', '500', '--config', configWith('db', (ini) => {
+    ini.redis.url = `redis://127.0.0.1:${redis}`;
+    ini.mysql.port = mysql;
+    ini.postgresql.port = postgresql;
+  })]);
+  expect(all.code).toBe(1);
+  for (const name of [`Redis at redis://127.0.0.1:${redis}`, `MySQL at ${db.mysql.host}:${mysql}`, `PostgreSQL at ${db.postgresql.host}:${postgresql}`]) {
+    expect(all.stderr).toContain(`cannot reach ${name}`);
+  }
 });
 
 test('SIGTERM: the API and the workers exit 0', async () => {
