@@ -8,9 +8,12 @@
  * Create, renew and delete a member: every step runs on the host that owns its
  * role (the job record's `host`). A session cookie from one API host works on
  * the other; the SSE streams of both hosts carry the same job, event for event.
- * Each process listens and connects only by its host's address.
+ * Each process listens and connects only by its host's address (a worker's
+ * metrics, `[ceod] metrics_listen`, on its host's own loopback).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'ini';
 import type { Redis } from 'ioredis';
 import { startHostsCeod, type HostsCluster } from '../../tools/hosts/cluster';
 import { fqdn, topology } from '../../tools/hosts/topology';
@@ -49,6 +52,7 @@ async function waitJob(host: ApiHost, id: string, timeoutMs = 60_000): Promise<a
 const placed = (job: any) => job.steps.map((s: any) => [s.name, s.host]);
 const PA = fqdn('phosphoric-acid');
 const MAIL = fqdn('mail');
+const COFFEE = fqdn('coffee');
 const uid = `hx${Math.random().toString(36).slice(2, 7)}`;
 
 test('create, renew and delete a member: each step runs on the host that owns its role', async () => {
@@ -90,6 +94,9 @@ test('create, renew and delete a member: each step runs on the host that owns it
   expect(placed(djob)).toEqual([
     ['unsubscribe_all', MAIL],
     ['delete_home', PA],
+    // The member's databases, if any, on the db host (none here: nothing to drop).
+    ['drop_mysql_database', COFFEE],
+    ['drop_postgresql_database', COFFEE],
     ['delete_principal', PA],
     ['delete_personal_group', PA],
     ['leave_groups', PA],
@@ -143,7 +150,10 @@ test("each process listens on its own host's address only, and meets the others 
       .split('\n')
       .map((l) => l.trim().split(/\s+/)[3])
       .filter(Boolean);
-  expect(listening('phosphoric-acid')).toEqual([`${stack.state.addresses['phosphoric-acid']}:${stack.inside.ports.ceodApi}`]);
+  // The API on the host's address; the admin,fs worker's metrics on the host's own loopback, which no other host reaches.
+  const metrics = parse(readFileSync(cluster.configs['phosphoric-acid/worker'], 'utf8')).ceod.metrics_listen as string;
+  expect(metrics).toMatch(/^127\.0\.0\.1:\d+$/);
+  expect(listening('phosphoric-acid').sort()).toEqual([`${stack.state.addresses['phosphoric-acid']}:${stack.inside.ports.ceodApi}`, metrics].sort());
   expect(listening('coffee')).toContain(`${stack.state.addresses.coffee}:${stack.inside.ports.ceodApi}`);
   for (const l of [...listening('coffee'), ...listening('mail')]) expect(l).not.toMatch(/^(0\.0\.0\.0|\*|\[::\]):/);
   // The master's clients: ceod's connections come from the three ceod hosts' addresses, nowhere else.
