@@ -49,6 +49,7 @@ async function waitJob(host: ApiHost, id: string, timeoutMs = 60_000): Promise<a
 const placed = (job: any) => job.steps.map((s: any) => [s.name, s.host]);
 const PA = fqdn('phosphoric-acid');
 const MAIL = fqdn('mail');
+const COFFEE = fqdn('coffee');
 const uid = `hx${Math.random().toString(36).slice(2, 7)}`;
 
 test('create, renew and delete a member: each step runs on the host that owns its role', async () => {
@@ -90,6 +91,8 @@ test('create, renew and delete a member: each step runs on the host that owns it
   expect(placed(djob)).toEqual([
     ['unsubscribe_all', MAIL],
     ['delete_home', PA],
+    ['drop_mysql_database', COFFEE],
+    ['drop_postgresql_database', COFFEE],
     ['delete_principal', PA],
     ['delete_personal_group', PA],
     ['leave_groups', PA],
