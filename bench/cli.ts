@@ -9,7 +9,7 @@
  * without NODE_EXTRA_CA_CERTS (Node 20 reads that file at start-up).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackInfo } from '../tools/devstack';
@@ -48,8 +48,20 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
 export async function benchCli(info: StackInfo, url: string, runs: number, say: (s: string) => void): Promise<CliBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ceo-bench-'));
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: info.krb5.config, KRB5CCNAME: `FILE:${join(dir, 'cc')}`, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), CEOD_URL: url };
+    // Both trust the stack's CA as a user's would: ceo through its ceo.ini, curl through CURL_CA_BUNDLE.
+    mkdirSync(join(dir, '.config', 'ceo'), { recursive: true });
+    writeFileSync(join(dir, '.config', 'ceo', 'ceo.ini'), `[ceod]\nca_file = ${info.tls.caFile}\n`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KRB5_CONFIG: info.krb5.config,
+      KRB5CCNAME: `FILE:${join(dir, 'cc')}`,
+      HOME: dir,
+      XDG_CACHE_HOME: join(dir, 'cache'),
+      CEOD_URL: url,
+      CURL_CA_BUNDLE: info.tls.caFile,
+    };
     delete env.KRB5_CLIENT_KTNAME;
+    delete env.XDG_CONFIG_HOME;
     await new Promise<void>((resolve, reject) => {
       const c = execFile('kinit', ['ctdalek'], { env }, (e, _o, stderr) => (e ? reject(new Error(stderr)) : resolve()));
       c.stdin!.end(`${info.users.ctdalek.password}\n`);

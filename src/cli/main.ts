@@ -23,6 +23,8 @@ const GROUPS: Record<string, () => Register> = {
   groups: () => (require('./commands/groups') as typeof import('./commands/groups')).registerGroups,
   positions: () => (require('./commands/positions') as typeof import('./commands/positions')).registerPositions,
   mailman: () => (require('./commands/mailman') as typeof import('./commands/mailman')).registerMailman,
+  mysql: () => (require('./commands/databases') as typeof import('./commands/databases')).registerMysql,
+  postgresql: () => (require('./commands/databases') as typeof import('./commands/databases')).registerPostgresql,
   jobs: () => (require('./commands/jobs') as typeof import('./commands/jobs')).registerJobs,
 };
 

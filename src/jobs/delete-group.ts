@@ -1,16 +1,21 @@
 /**
- * Delete a club (docs/jobs.md#delete_group): its sudo role, club user and group
- * (admin), then its home directory (fs). Every step is delete-if-present, so a
- * half-deleted club is finished by submitting the job again; nothing is undone.
+ * Delete a club (docs/jobs.md#delete_group): its sudo role (admin), the club
+ * account's MySQL and PostgreSQL databases and users (db), its club user and
+ * group (admin), then its home directory (fs). Every step is delete-if-present,
+ * so a half-deleted club is finished by submitting the job again; nothing is
+ * undone.
  *
  * The first step notes the club's number, so the home directory is removed
  * only while the club user still owns it: a directory of that name owned by
- * anyone else is left in place and reported.
+ * anyone else is left in place and reported. It also refuses a member's
+ * account of that name before anything is dropped, so the databases dropped
+ * are only ever a club's.
  */
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
 import { uidSchema } from '../core/model/fields';
 import { isClubAccount } from '../core/model/user';
+import { dropDatabaseSteps } from './drop-databases';
 import { type JobType, type StepContext, step } from './step';
 
 export const deleteGroupPayload = z.object({ cn: uidSchema }).strict();
@@ -66,6 +71,8 @@ export const deleteGroup: JobType<DeleteGroupPayload> = {
   lockKey: (p) => `member:${p.cn}`,
   steps: [
     removeSudoRoleStep,
+    // After the member check above, before the club user goes (a database is named after its account).
+    ...dropDatabaseSteps<DeleteGroupPayload>((p) => p.cn),
     { name: 'remove_club_user', role: 'admin', title: (p) => `remove club user uid=${p.cn}`, run: removeClubUser },
     { name: 'remove_group', role: 'admin', title: (p) => `remove group ${p.cn}`, run: removeGroup },
     { name: 'delete_club_home', role: 'fs', title: (p) => `delete the home directory of ${p.cn}`, run: deleteClubHome },

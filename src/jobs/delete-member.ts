@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { uidSchema } from '../core/model/fields';
 import { memberAddress } from '../core/model/names';
+import { dropDatabaseSteps } from './drop-databases';
 import type { JobType, StepContext } from './step';
 
 export const deleteMemberPayload = z.object({ uid: uidSchema }).strict();
@@ -26,14 +27,6 @@ async function unsubscribeAll(ctx: Ctx) {
 async function deleteHome(ctx: Ctx) {
   const removed = await ctx.adapters.homeDirs.remove(ctx.config.members.home_root, ctx.payload.uid);
   return { result: { home_removed: removed } };
-}
-
-async function dropMysql(ctx: Ctx) {
-  return { result: { mysql_dropped: await ctx.adapters.mysql.drop(ctx.payload.uid) } };
-}
-
-async function dropPostgresql(ctx: Ctx) {
-  return { result: { postgresql_dropped: await ctx.adapters.postgresql.drop(ctx.payload.uid) } };
 }
 
 async function deletePrincipal(ctx: Ctx) {
@@ -72,8 +65,7 @@ export const deleteMember: JobType<DeleteMemberPayload> = {
   steps: [
     { name: 'unsubscribe_all', role: 'mail', title: (p) => `unsubscribe ${p.uid} from every list`, run: unsubscribeAll },
     { name: 'delete_home', role: 'fs', title: (p) => `delete the home directory of ${p.uid}`, run: deleteHome },
-    { name: 'drop_mysql_database', role: 'db', title: (p) => `drop the MySQL database and user ${p.uid}`, run: dropMysql },
-    { name: 'drop_postgresql_database', role: 'db', title: (p) => `drop the PostgreSQL database and user ${p.uid}`, run: dropPostgresql },
+    ...dropDatabaseSteps<DeleteMemberPayload>((p) => p.uid),
     { name: 'delete_principal', role: 'admin', title: (p) => `delete Kerberos principal ${p.uid}`, run: deletePrincipal },
     { name: 'delete_personal_group', role: 'admin', title: (p) => `delete group ${p.uid}`, run: deletePersonalGroup },
     { name: 'leave_groups', role: 'admin', title: (p) => `remove ${p.uid} from every group`, run: leaveGroups },

@@ -5,7 +5,9 @@
  * on a pseudo-terminal (script) and without one; --json; exit codes (a
  * rolled-back job, no ticket, 404/403/409, usage); questions on a terminal;
  * mutual authentication; an SSE connection cut mid-job and resumed with
- * Last-Event-ID; the session cookie kept 0600 in a 0700 directory and reused.
+ * Last-Event-ID; the session cookie kept 0600 in a 0700 directory and reused;
+ * a new member making and resetting their own databases, the printed password
+ * logging in to the stack's MariaDB and PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { createConnection } from 'mysql2/promise';
+import { Client as PgClient } from 'pg';
 import { buildProgram } from '../../src/cli/main';
 import { termOf } from '../../src/core/rules/terms';
 import { CeoUsers, type CeoResult } from '../helpers/ceo-cli';
@@ -84,6 +88,7 @@ describe('usage', () => {
       'positions set',
       'mailman subscribe',
       'mailman unsubscribe',
+      ...['mysql', 'postgresql'].flatMap((db) => ['create', 'pwreset'].map((c) => `${db} ${c}`)),
       ...['list', 'get', 'watch'].map((c) => `jobs ${c}`),
     ]);
     for (let i = 0; i < paths.length; i += 6) {
@@ -470,4 +475,114 @@ describe('every command against the stack', () => {
     expectExit(watched, 0);
     expect(json(watched)).toMatchObject({ id, state: 'completed' });
   }, 60_000);
+});
+
+describe('member databases', () => {
+  /** Logs in to the stack's server as `uid` with `password`, with the client library; answers the database the session is in. */
+  async function loginAs(kind: 'mysql' | 'postgresql', uid: string, password: string): Promise<string> {
+    if (kind === 'mysql') {
+      const c = await createConnection({ host: stack.mysql.host, port: stack.mysql.port, user: uid, password, database: uid, connectTimeout: 5000 });
+      try {
+        const [rows] = await c.query('SELECT DATABASE() AS db');
+        return (rows as { db: string }[])[0]!.db;
+      } finally {
+        await c.end();
+      }
+    }
+    const c = new PgClient({ host: stack.postgres.host, port: stack.postgres.port, user: uid, password, database: uid, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      return (await c.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
+    } finally {
+      await c.end();
+    }
+  }
+  /** The password in the member's info file: the last word of its `Password` line, as members' scripts read it. */
+  const infoPassword = (uid: string, kind: string) =>
+    readFileSync(join(stack.homeRoot, uid, `ceo-${kind}-info`), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Password'))!
+      .split(/\s+/)
+      .pop()!;
+  const refused = { mysql: { code: 'ER_ACCESS_DENIED_ERROR' }, postgresql: { code: '28P01' } };
+
+  test('ceo --help and ceo mysql|postgresql --help list the database commands', async () => {
+    const top = await ceo(['--help'], { as: null });
+    expectExit(top, 0);
+    expect(top.stdout).toMatch(/^ +mysql +a member's \(or a club's\) own MySQL database$/m);
+    expect(top.stdout).toMatch(/^ +postgresql +a member's \(or a club's\) own PostgreSQL database$/m);
+    for (const kind of ['mysql', 'postgresql']) {
+      const r = await ceo([kind, '--help'], { as: null });
+      expectExit(r, 0);
+      expect(r.stdout).toMatch(/^ +create \[options\] <uid> /m);
+      expect(r.stdout).toMatch(/^ +pwreset \[options\] <uid> /m);
+      expect(r.stdout).toContain(`~<uid>/ceo-${kind}-info`);
+    }
+  });
+
+  test('a new member creates and resets their own databases: the password printed once is the info file’s and logs in; a second create exits 4', async () => {
+    // A new member, who logs in (changing the initial password) and runs ceo as themself.
+    const uid = newUid();
+    const added = await ceo(['members', 'add', uid, '--cn', `Db ${uid}`, '--program', 'MATH', '--terms', TERM, '--json'], { as: 'office1' });
+    expectExit(added, 0);
+    await users.kinit(uid, json(added).result.password, `Db-${Math.random().toString(36).slice(2, 10)}-7q`);
+    try {
+      for (const [kind, tty] of [
+        ['mysql', false],
+        ['postgresql', true],
+      ] as const) {
+        const name = kind === 'mysql' ? 'MySQL' : 'PostgreSQL';
+        const made = await ceo([kind, 'create', uid], { as: uid, tty });
+        expectExit(made, 0);
+        const out = tty ? made.screen : lines(made);
+        if (tty) {
+          expect(out[0]).toMatch(/^job [0-9a-f-]{36} create_database$/);
+          expect(out.slice(1, 4)).toEqual([
+            expect.stringMatching(new RegExp(`^✔ check that ${uid} has no ${name} database \\(db@coffee\\) `)),
+            expect.stringMatching(new RegExp(`^✔ create ${name} database and user ${uid} \\(db@coffee\\) `)),
+            expect.stringMatching(new RegExp(`^✔ write ~${uid}/ceo-${kind}-info \\(fs@phosphoric-acid\\) `)),
+          ]);
+        } else {
+          expect(out[0]).toMatch(/^job [0-9a-f-]{36} create_database: 3 steps$/);
+          expect(out[1]).toBe(`queued create_database (requested by ${uid})`);
+          expect(out).toContain('step_started create_database (db@coffee)');
+          expect(out).toContain('step_started write_database_info (fs@phosphoric-acid)');
+          expect(made.stderr).toBe('');
+        }
+        expect(out.find((l) => /^job [0-9a-f-]{36} completed in /.test(l))).toBeDefined();
+        const shown = out.map((l) => new RegExp(`^${name} password for ${uid}: (\\S+)  \\(also in ~${uid}/ceo-${kind}-info\\)$`).exec(l)?.[1]).filter(Boolean);
+        expect(shown).toHaveLength(1);
+        const password = shown[0]!;
+        // Printed once, nowhere else in the output; the same as in the info file; and it logs in.
+        expect(made.stdout.split(password)).toHaveLength(2);
+        expect(infoPassword(uid, kind)).toBe(password);
+        expect(await loginAs(kind, uid, password)).toBe(uid);
+
+        const again = await ceo([kind, 'create', uid], { as: uid });
+        expectExit(again, 4);
+        expect(again.stderr).toMatch(new RegExp(`^ceo: ${uid} already has a ${name} database.*\\(DB_EXISTS\\)\\n$`));
+        expect(again.stdout).toBe('');
+
+        // pwreset with --json: the final job, its result the new password (the requester's to see).
+        const reset = await ceo([kind, 'pwreset', uid, '--json'], { as: uid });
+        expectExit(reset, 0);
+        const job = json(reset);
+        expect(job).toMatchObject({ type: 'reset_database_password', state: 'completed', requester: uid, payload: { uid, kind } });
+        expect(job.result.password).toEqual(expect.any(String));
+        expect(job.result.password).not.toBe(password);
+        expect(infoPassword(uid, kind)).toBe(job.result.password);
+        expect(await loginAs(kind, uid, job.result.password)).toBe(uid);
+        await expect(loginAs(kind, uid, password)).rejects.toMatchObject(refused[kind]);
+      }
+    } finally {
+      // delete_member drops both databases too.
+      expectExit(await ceo(['members', 'delete', uid, '--yes'], { as: 'ctdalek' }), 0);
+    }
+  }, 180_000);
+
+  test('another member may not create one for them: exit 3', async () => {
+    const r = await ceo(['mysql', 'create', 'office1'], { as: 'regular1' });
+    expectExit(r, 3);
+    expect(r.stderr).toMatch(/^ceo: .*\(FORBIDDEN\)\n$/);
+  });
 });

@@ -6,7 +6,8 @@
  * `Password` line) and make a table. Hostile homes (a symlinked info file, a
  * symlinked home) are refused with nothing outside the home touched and the
  * database rolled back; a database server stopped for 10 s mid-job is ridden
- * out; delete member drops both databases.
+ * out; delete member and delete club drop both databases, and a club's
+ * delete stopped halfway is finished by deleting again.
  *
  * Accounts made here have random names with an `_` (the name rule allows
  * it); regular1 (a seeded member) acts for itself, and its databases and info
@@ -288,6 +289,62 @@ test('delete member drops both databases and users', async () => {
   expect(job.result).toMatchObject({ mysql_dropped: true, postgresql_dropped: true, user_removed: true });
   for (const kind of KINDS) expect(await onServer(kind, uid)).toEqual({ database: false, user: false });
 }, 120_000);
+
+describe('delete a club drops the club account’s databases', () => {
+  /** A club, with both its databases (syscom may make them for any account). */
+  async function clubWithDatabases(): Promise<string> {
+    const club = newUid();
+    made.push(club);
+    await runJob(cluster, tickets, 'ctdalek', 'POST', '/api/groups', { cn: club, description: `Club ${club}` });
+    for (const kind of KINDS) await runJob(cluster, tickets, 'ctdalek', 'POST', `/api/db/${kind}/${club}`);
+    for (const kind of KINDS) expect(await onServer(kind, club)).toEqual({ database: true, user: true });
+    return club;
+  }
+
+  test('both databases and users are gone, dropped on the db host after the sudo role and before the club user; then nothing is left to delete', async () => {
+    const club = await clubWithDatabases();
+    const job = await runJob(cluster, tickets, 'ctdalek', 'DELETE', `/api/groups/${club}`);
+    expect(job.steps.map((s: any) => [s.name, s.role, s.host.split('.')[0]])).toEqual([
+      ['remove_sudo_role', 'admin', 'phosphoric-acid'],
+      ['drop_mysql_database', 'db', 'coffee'],
+      ['drop_postgresql_database', 'db', 'coffee'],
+      ['remove_club_user', 'admin', 'phosphoric-acid'],
+      ['remove_group', 'admin', 'phosphoric-acid'],
+      ['delete_club_home', 'fs', 'phosphoric-acid'],
+    ]);
+    expect(job.result).toMatchObject({ sudo_role_removed: true, mysql_dropped: true, postgresql_dropped: true, user_removed: true, group_removed: true, home_removed: true });
+    for (const kind of KINDS) expect(await onServer(kind, club)).toEqual({ database: false, user: false });
+    expect(await ldapUsers(stack, club)).toEqual([]);
+    // Deleting again: nothing of the club is left (404), and nothing is dropped.
+    expect((await call(cluster, tickets, 'ctdalek', 'DELETE', `/api/groups/${club}`)).status).toBe(404);
+  }, 120_000);
+
+  test('a delete stopped halfway (the PostgreSQL role cannot be dropped yet) is finished by deleting again; what is already gone is no error', async () => {
+    const club = await clubWithDatabases();
+    // A privilege on another database depends on the club's role: DROP ROLE refuses (2BP01) for good,
+    // after the MySQL database and user and the PostgreSQL database are gone.
+    const hold = `ceod_hold_${club}`;
+    expect(await psqlAdmin(stack, `CREATE DATABASE ${hold}`)).toMatchObject({ ok: true });
+    try {
+      expect(await psqlAdmin(stack, `GRANT CONNECT ON DATABASE ${hold} TO ${club}`)).toMatchObject({ ok: true });
+      const res = await call(cluster, tickets, 'ctdalek', 'DELETE', `/api/groups/${club}`);
+      expect(res.status).toBe(202);
+      const first = await waitForJob(cluster, tickets, 'ctdalek', res.body.id);
+      expect(first.state).toBe('rolled_back');
+      expect(first.error).toMatchObject({ step: 'drop_postgresql_database', code: 'DB_REFUSED' });
+      expect(first.steps.map((s: any) => s.state)).toEqual(['completed', 'completed', 'failed', 'pending', 'pending', 'pending']);
+      expect(await onServer('mysql', club)).toEqual({ database: false, user: false });
+      expect(await onServer('postgresql', club)).toEqual({ database: false, user: true });
+      expect(await ldapUsers(stack, club)).toHaveLength(1);
+    } finally {
+      expect(await psqlAdmin(stack, `DROP DATABASE IF EXISTS ${hold}`)).toMatchObject({ ok: true });
+    }
+    const again = await runJob(cluster, tickets, 'ctdalek', 'DELETE', `/api/groups/${club}`);
+    expect(again.result).toMatchObject({ sudo_role_removed: false, mysql_dropped: false, postgresql_dropped: true, user_removed: true, group_removed: true, home_removed: true });
+    for (const kind of KINDS) expect(await onServer(kind, club)).toEqual({ database: false, user: false });
+    expect(await ldapUsers(stack, club)).toEqual([]);
+  }, 150_000);
+});
 
 test('the curl a member would type: an empty POST with --negotiate', async () => {
   const { uid } = await member();

@@ -273,12 +273,14 @@ describe('rollback', () => {
 });
 
 describe('delete a club', () => {
-  test('removes sudo role, club user, group and home dir', async () => {
+  test('removes sudo role, club user, group and home dir (and its databases: none here)', async () => {
     const cn = newName('club');
     await createClub(cn);
     const job = await run('DELETE', `/api/groups/${cn}`);
     expect(job.steps.map((s: any) => [s.name, s.role, s.state])).toEqual([
       ['remove_sudo_role', 'admin', 'completed'],
+      ['drop_mysql_database', 'db', 'completed'],
+      ['drop_postgresql_database', 'db', 'completed'],
       ['remove_club_user', 'admin', 'completed'],
       ['remove_group', 'admin', 'completed'],
       ['delete_club_home', 'fs', 'completed'],
@@ -287,6 +289,7 @@ describe('delete a club', () => {
     expect(await ldapUsers(stack, cn)).toEqual([]);
     expect(await ldapSudoRoles(stack, cn)).toEqual([]);
     expect(await home(stack, cn)).toBeNull();
+    expect(job.result).toMatchObject({ mysql_dropped: false, postgresql_dropped: false });
     await refused(404, 'DELETE', `/api/groups/${cn}`, undefined, 'cn');
   }, 90_000);
 

@@ -112,13 +112,17 @@ export class CeoUsers {
     return h;
   }
 
-  /** `kinit uid` into the user's own cache, the password on stdin. */
-  async kinit(uid: string, password = this.stack.users[uid as keyof StackInfo['users']]?.password): Promise<void> {
+  /**
+   * `kinit uid` into the user's own cache, the password on stdin. With
+   * `newPassword`, for an account whose password must be changed at the
+   * first login (a new member's initial one): kinit asks for a new one twice.
+   */
+  async kinit(uid: string, password = this.stack.users[uid as keyof StackInfo['users']]?.password, newPassword?: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: this.stack.krb5.config, KRB5CCNAME: this.ccache(uid) };
       delete env.KRB5_CLIENT_KTNAME;
       const child = execFile('kinit', [uid], { env }, (err, _o, stderr) => (err ? reject(new Error(`kinit ${uid}: ${stderr}`)) : resolve()));
-      child.stdin!.end(`${password}\n`);
+      child.stdin!.end(newPassword === undefined ? `${password}\n` : `${password}\n${newPassword}\n${newPassword}\n`);
     });
   }
 

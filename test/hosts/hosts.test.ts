@@ -6,16 +6,20 @@
  * WAIT for the replica before every 202.
  *
  * Create, renew and delete a member: every step runs on the host that owns its
- * role (the job record's `host`). A session cookie from one API host works on
+ * role (the job record's `host`). A member's MySQL and PostgreSQL databases
+ * are made on coffee, the info file on phosphoric-acid names coffee, and its
+ * password works from the client host. A session cookie from one API host works on
  * the other; the SSE streams of both hosts carry the same job, event for event.
  * Each process listens and connects only by its host's address (a worker's
  * metrics, `[ceod] metrics_listen`, on its host's own loopback).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'ini';
 import type { Redis } from 'ioredis';
 import { startHostsCeod, type HostsCluster } from '../../tools/hosts/cluster';
+import { runOnHost } from '../../tools/hosts/harness';
 import { fqdn, topology } from '../../tools/hosts/topology';
 import { home, ldapUsers, mailmanMembers, principal } from '../helpers/verify';
 import { type ApiHost, apiUrl, callApi, HostTickets, hostsStack, outsideRedis, relayClient } from './stack';
@@ -94,7 +98,6 @@ test('create, renew and delete a member: each step runs on the host that owns it
   expect(placed(djob)).toEqual([
     ['unsubscribe_all', MAIL],
     ['delete_home', PA],
-    // The member's databases, if any, on the db host (none here: nothing to drop).
     ['drop_mysql_database', COFFEE],
     ['drop_postgresql_database', COFFEE],
     ['delete_principal', PA],
@@ -106,7 +109,60 @@ test('create, renew and delete a member: each step runs on the host that owns it
   expect(await principal(stack.outside, uid)).toBeNull();
 }, 120_000);
 
-test.todo('create a database on coffee (the db role): follow-up once the db jobs land (issue 14 E2E, "create a database")');
+/**
+ * Logs in as a member would from the client host, with the native client, to
+ * `host`:`port` by name (the hosts file the client host sees), and makes a
+ * table; rejects with the client's output if the server refuses.
+ */
+function loginFromClient(kind: 'mysql' | 'postgresql', uid: string, password: string, host: string, port: number): Promise<void> {
+  const t = topology(stack.inside.dir, stack.state.basePort);
+  return kind === 'mysql'
+    ? runOnHost(t, 'client', 'mysql', ['--no-defaults', '--protocol=TCP', '-h', host, '-P', String(port), '-u', uid, '--batch', '-e', 'CREATE TABLE notes (id INT)', uid], { env: { MYSQL_PWD: password } })
+    : runOnHost(t, 'client', 'psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-h', host, '-p', String(port), '-U', uid, '-d', uid, '-At', '-c', 'CREATE TABLE notes (id int)'], {
+        env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
+      });
+}
+
+test('create a database on coffee (the db role): the info file names coffee, and its password works from the client host', async () => {
+  const member = `hd${Math.random().toString(36).slice(2, 7)}`;
+  const made = await callApi(stack, tickets, 'phosphoric-acid', 'ctdalek', 'POST', '/api/members', { uid: member, cn: 'Hosts Db', given_name: 'Hosts', sn: 'Db', program: 'MATH', terms: ['f2099'] });
+  expect(made.status).toBe(202);
+  expect((await waitJob('phosphoric-acid', made.body.id)).state).toBe('completed');
+
+  // Asked of either API host: the db steps run on coffee, the info file is written on phosphoric-acid (fs).
+  for (const [kind, api, port] of [
+    ['mysql', 'phosphoric-acid', stack.inside.mysql.port],
+    ['postgresql', 'coffee', stack.inside.postgres.port],
+  ] as const) {
+    const res = await callApi(stack, tickets, api, 'ctdalek', 'POST', `/api/db/${kind}/${member}`);
+    expect(res.status).toBe(202);
+    const job = await waitJob(api, res.body.id);
+    expect([job.state, job.error]).toEqual(['completed', undefined]);
+    expect(placed(job)).toEqual([
+      ['check_database', COFFEE],
+      ['create_database', COFFEE],
+      ['write_database_info', PA],
+    ]);
+    const info = readFileSync(join(stack.inside.homeRoot, member, `ceo-${kind}-info`), 'utf8');
+    const value = (key: string) => info.split('\n').find((l) => l.startsWith(`${key}:`))?.slice(key.length + 1).trim();
+    // Where members connect: coffee by name ([mysql] / [postgresql] hostname), never a loopback address.
+    expect([value('Hostname'), Number(value('Port'))]).toEqual([COFFEE, port]);
+    expect(value('Password')).toBe(job.result.password);
+    await expect(loginFromClient(kind, member, job.result.password, COFFEE, port)).resolves.toBeUndefined();
+    await expect(loginFromClient(kind, member, `${job.result.password}x`, COFFEE, port)).rejects.toThrow(/Access denied|password authentication failed/);
+  }
+
+  // Deleting the member drops both, on coffee.
+  const deleted = await callApi(stack, tickets, 'phosphoric-acid', 'ctdalek', 'DELETE', `/api/members/${member}`);
+  expect(deleted.status).toBe(202);
+  const djob = await waitJob('phosphoric-acid', deleted.body.id);
+  expect(djob.state).toBe('completed');
+  expect(djob.result).toMatchObject({ mysql_dropped: true, postgresql_dropped: true });
+  for (const kind of ['mysql', 'postgresql'] as const) {
+    const at = kind === 'mysql' ? stack.inside.mysql.port : stack.inside.postgres.port;
+    await expect(loginFromClient(kind, member, 'any', COFFEE, at)).rejects.toThrow(/Access denied|password authentication failed/);
+  }
+}, 180_000);
 
 test('a session cookie from one API host works on the other; SSE from either host sees the same job', async () => {
   // The handshake on phosphoric-acid sets the cookie …

@@ -80,6 +80,31 @@ describe('event lines', () => {
     ]);
   });
 
+  it('a database job: the password once, named for its server and the info file, not as an initial password', () => {
+    const job: JobView = {
+      id: 'j2',
+      type: 'create_database',
+      state: 'completed',
+      requester: 'alice1',
+      created_at: at(0),
+      finished_at: at(120),
+      steps: [],
+      payload: { uid: 'alice1', kind: 'postgresql', account: 'member', uid_number: 20001, gid_number: 20001 },
+      result: { created: true, hostname: 'coffee.csclub.internal', port: 5432, password: 'Pg-S3cret-S3cret' },
+    };
+    const out = resultLines(job);
+    expect(out).toEqual([
+      'job j2 completed in 120 ms',
+      'PostgreSQL password for alice1: Pg-S3cret-S3cret  (also in ~alice1/ceo-postgresql-info)',
+      'created: true',
+      'hostname: coffee.csclub.internal',
+      'port: 5432',
+    ]);
+    const reset = resultLines({ ...job, type: 'reset_database_password', payload: { ...(job.payload as object), kind: 'mysql' } });
+    expect(reset.filter((l) => l.includes('Pg-S3cret-S3cret'))).toEqual(['MySQL password for alice1: Pg-S3cret-S3cret  (also in ~alice1/ceo-mysql-info)']);
+    expect(resultLines({ ...job, state: 'rolled_back' }).join('\n')).not.toContain('Pg-S3cret-S3cret');
+  });
+
   it('event ids order as the Redis Stream does', () => {
     expect(eventIdAfter('1700000000001-0', '1700000000000-5')).toBe(true);
     expect(eventIdAfter('1700000000000-10', '1700000000000-9')).toBe(true);

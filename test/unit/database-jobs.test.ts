@@ -1,13 +1,15 @@
 /**
  * The database jobs' steps with fake adapters: the snapshot refuses a taken
  * name; the password is sealed before it is set and reaches the info file;
- * an undo drops only what this job made; and the info file says what
- * members' scripts parse.
+ * an undo drops only what this job made; deleting a member or a club drops
+ * its databases, delete-if-present; and the info file says what members'
+ * scripts parse.
  */
 import { PermanentError } from '../../src/core/errors';
 import type { MemberDatabase } from '../../src/core/ports';
 import { createDatabaseJob } from '../../src/jobs/create-database';
 import { type DatabasePayload, databaseInfoText, infoFileName } from '../../src/jobs/database-info';
+import { deleteGroup } from '../../src/jobs/delete-group';
 import { deleteMember } from '../../src/jobs/delete-member';
 import { resetDatabasePassword } from '../../src/jobs/reset-database-password';
 import { fakeStepContext } from '../fakes/step-context';
@@ -132,6 +134,34 @@ describe('delete_member', () => {
     const names = deleteMember.steps.map((s) => `${s.name}:${s.role}`);
     expect(names).toEqual(expect.arrayContaining(['drop_mysql_database:db', 'drop_postgresql_database:db']));
     expect(names.indexOf('drop_postgresql_database:db')).toBeLessThan(names.indexOf('delete_user:admin'));
+  });
+});
+
+describe('delete_group', () => {
+  it('drops the club account’s databases after the member check and before the club user goes; nothing is undone', () => {
+    expect(deleteGroup.steps.map((s) => `${s.name}:${s.role}`)).toEqual([
+      'remove_sudo_role:admin',
+      'drop_mysql_database:db',
+      'drop_postgresql_database:db',
+      'remove_club_user:admin',
+      'remove_group:admin',
+      'delete_club_home:fs',
+    ]);
+    expect(deleteGroup.steps.filter((s) => s.undo)).toEqual([]);
+  });
+
+  it('drops the databases named after the club, delete-if-present: a second run finds nothing and says so', async () => {
+    const mysql = fakeDb(['chess']);
+    const postgresql = fakeDb([]);
+    const ctx = fakeStepContext({ payload: { cn: 'chess' }, adapters: { mysql: mysql.db, postgresql: postgresql.db }, config });
+    const dropStep = (name: string) => deleteGroup.steps.find((s) => s.name === name)!;
+    const run = async () => [await dropStep('drop_mysql_database').run(ctx), await dropStep('drop_postgresql_database').run(ctx)];
+    expect(await run()).toEqual([{ result: { mysql_dropped: true } }, { result: { postgresql_dropped: false } }]);
+    expect(await run()).toEqual([{ result: { mysql_dropped: false } }, { result: { postgresql_dropped: false } }]);
+    expect([mysql.calls, postgresql.calls]).toEqual([
+      ['drop chess', 'drop chess'],
+      ['drop chess', 'drop chess'],
+    ]);
   });
 });
 

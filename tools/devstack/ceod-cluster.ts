@@ -37,8 +37,32 @@ export interface CeodCluster {
   logs(name: ProcName): string;
 }
 
-/** A port nobody listens on right now, from the kernel. */
-export function freePort(): Promise<number> {
+/** Whether nothing listens on `port` of 127.0.0.1 right now (we could bind it). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port nobody listens on right now. With a stack, one of the thousand ports
+ * above its servers' (base port + 1000 to + 1999), so that it stays below the
+ * kernel's ephemeral range (32768–60999), where an outgoing connection can take
+ * it before the API binds it (docs/environments.md#ports). Without one, the
+ * kernel's pick: only for a port that must merely be closed.
+ */
+export async function freePort(stack?: Pick<StackInfo, 'basePort'>): Promise<number> {
+  if (stack) {
+    const first = stack.basePort + 1000;
+    const start = Math.floor(Math.random() * 1000);
+    for (let i = 0; i < 1000; i++) {
+      const port = first + ((start + i) % 1000);
+      if (await canListen(port)) return port;
+    }
+    throw new Error(`no free port from ${first} to ${first + 999}`);
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -67,7 +91,17 @@ export async function startCeod(
   const dir = mkdtempSync(join(tmpdir(), `ceod-${opts.name}-`));
   mkdirSync(join(dir, 'logs'));
   const prefix = `t-${opts.name}-${Math.random().toString(36).slice(2, 8)}`;
-  const port = await freePort();
+  const port = await freePort(stack);
+  // The workers' metrics ports from the same range, none handed out twice.
+  const taken = new Set([port]);
+  const anotherPort = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort(stack);
+      if (taken.has(p)) continue;
+      taken.add(p);
+      return p;
+    }
+  };
   const configs = {} as Record<ProcName, string>;
   const metricsUrls: Partial<Record<ProcName, string>> = {};
   for (const name of ['api', 'admin', 'fs', 'mail', 'db'] as ProcName[]) {
@@ -80,7 +114,7 @@ export async function startCeod(
     ini.ceod.shutdown_grace_ms = 5000;
     if (name === 'api') ini.ceod.api_listen = `127.0.0.1:${port}`;
     // A port of its own for each worker's metrics: clusters may run side by side.
-    else ini.ceod.metrics_listen = `127.0.0.1:${await freePort()}`;
+    else ini.ceod.metrics_listen = `127.0.0.1:${await anotherPort()}`;
     for (const edits of [opts.edits?.all, opts.edits?.[name]]) {
       for (const [section, kv] of Object.entries(edits ?? {})) ini[section] = { ...ini[section], ...kv };
     }

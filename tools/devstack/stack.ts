@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { writeCeodConfigs } from './ceod-configs';
 import { writeEnvFile } from './env-file';
 import { ensureRealm, writeKrb5Config } from './krb5';
-import { stackLayout, type StackLayout } from './layout';
+import { pidFile, stackLayout, type StackLayout } from './layout';
 import { ensureMailmanSeed, writeMailmanConfig } from './mailman';
 import { ensureMariadbAdmin, ensureMariadbData } from './mariadb';
 import { ensurePostgresAdmin, ensurePostgresData, writePostgresConfig } from './postgres';
@@ -109,7 +109,7 @@ async function ensureRunning(info: StackInfo, spec: ProcessSpec, log: (l: string
   return true;
 }
 
-async function stopProcess(info: StackInfo, spec: ProcessSpec, log: (l: string) => void): Promise<boolean> {
+async function stopProcess(info: StackInfo, spec: Pick<ProcessSpec, 'name' | 'pidFile' | 'stopSignal' | 'graceMs'>, log: (l: string) => void): Promise<boolean> {
   const pid = readPid(spec.pidFile);
   if (!isOurProcess(pid, info.dir)) {
     removePidFile(spec.pidFile);
@@ -301,8 +301,21 @@ export async function startStack(opts: StartOptions): Promise<StackInfo> {
 export async function stopProcesses(info: StackInfo, names: readonly ProcName[], log: (l: string) => void = quiet): Promise<void> {
   const ceod = CEOD_NAMES.filter((n) => names.includes(`ceod-${n}`)).map((n) => ceodSpec(info, n));
   await Promise.all(ceod.map((s) => stopProcess(info, s, log)));
-  const servers = stackServices(info).filter((n) => names.includes(n)).map((n) => serviceSpec(info, n));
+  const servers = stackServices(info).filter((n) => names.includes(n)).map((n) => stopSpecOf(info, n));
   await Promise.all(servers.map((s) => stopProcess(info, s, log)));
+}
+
+/**
+ * What stopping a server needs. A stack.json written by an older version may
+ * lack a server's section (MariaDB and PostgreSQL came later): its spec cannot
+ * be built, but its pid file, if any, still says what to stop.
+ */
+function stopSpecOf(info: StackInfo, name: ServiceName): Pick<ProcessSpec, 'name' | 'pidFile' | 'stopSignal' | 'graceMs'> {
+  try {
+    return serviceSpec(info, name);
+  } catch {
+    return { name, pidFile: pidFile(stackLayout(info.dir), name), stopSignal: 'SIGTERM', graceMs: 10000 };
+  }
 }
 
 /** Stops every process of the stack in `dir` (ceod processes first). Data stays for the next start. */

@@ -35,7 +35,7 @@ export function registerGroups(ctx: Context, program: Command): void {
     (b) => (b.groups.length ? table(['GROUP', 'GID', 'DESCRIPTION'], b.groups.map((g: any) => [g.cn, g.gid_number, g.description])) : ['no group matches']),
   ).option('--limit <n>', 'at most this many (1–100)', '10');
 
-  writeLeaf(ctx, groups, 'delete <cn>', "delete a club: sudo role, club user, group, and its home if the club owns it (asks first; --yes in scripts)", async ([cn], o) => {
+  writeLeaf(ctx, groups, 'delete <cn>', "delete a club: sudo role, its MySQL and PostgreSQL databases, club user, group, and its home if the club owns it (asks first; --yes in scripts)", async ([cn], o) => {
     await confirmOrRefuse(ctx, o.yes, o.json, `delete the club ${cn}`);
     return { method: 'DELETE', path: `/api/groups/${seg(cn)}` };
   }).option('-y, --yes', 'do not ask');

@@ -111,7 +111,7 @@ export function registerMembers(ctx: Context, program: Command): void {
     path: `/api/members/${seg(uid)}/pwreset`,
   }));
 
-  writeLeaf(ctx, members, 'delete <uid>', 'delete a member: lists, home, principal, groups, account (asks first; --yes in scripts)', async ([uid], o) => {
+  writeLeaf(ctx, members, 'delete <uid>', 'delete a member: lists, home, databases, principal, groups, account (asks first; --yes in scripts)', async ([uid], o) => {
     await confirmOrRefuse(ctx, o.yes, o.json, `delete ${uid} and their home directory`);
     return { method: 'DELETE', path: `/api/members/${seg(uid)}` };
   }).option('-y, --yes', 'do not ask');

@@ -34,6 +34,15 @@ export interface JobView {
   payload?: unknown;
 }
 
+/** The database servers as the API names them (`/api/db/<kind>/…`, a database job's `payload.kind`), and as people do. */
+export const DATABASE_NAMES = { mysql: 'MySQL', postgresql: 'PostgreSQL' } as const;
+export type DatabaseKind = keyof typeof DATABASE_NAMES;
+
+/** Where a database job writes the password for the account (docs/jobs.md#the-database-info-file): `~alice1/ceo-mysql-info`. */
+export const infoFilePath = (uid: string, kind: DatabaseKind): string => `~${uid}/ceo-${kind}-info`;
+
+const isDatabaseKind = (k: unknown): k is DatabaseKind => typeof k === 'string' && Object.hasOwn(DATABASE_NAMES, k);
+
 /** `phosphoric-acid.csclub.internal` → `phosphoric-acid`. */
 export const shortHost = (host: unknown): string => (typeof host === 'string' && host ? host.split('.')[0]! : '?');
 
@@ -124,14 +133,21 @@ export function resultLines(job: JobView): string[] {
   for (const w of job.warnings ?? []) lines.push(`warning: ${w}`);
   // What a job that did not complete made was undone: its results are no longer true.
   const result = job.state === 'completed' ? (job.result ?? {}) : {};
-  if (typeof result.password === 'string') {
-    const who = typeof (job.payload as { uid?: unknown } | undefined)?.uid === 'string' ? ` for ${(job.payload as { uid: string }).uid}` : '';
-    lines.push(`initial password${who}: ${result.password}  (to be changed at the first login)`);
-  }
+  if (typeof result.password === 'string') lines.push(passwordLine(job, result.password));
   for (const [k, v] of Object.entries(result)) {
     if (k === 'password') continue;
     const text = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join(', ') : undefined;
     if (text !== undefined && text !== '' && text.length <= 200) lines.push(`${k}: ${text}`);
   }
   return lines;
+}
+
+/** The password a job made, as its requester needs to hear it: a member's initial one, or a database user's and where the member finds it. */
+function passwordLine(job: JobView, password: string): string {
+  const p = (job.payload ?? {}) as { uid?: unknown; kind?: unknown };
+  const uid = typeof p.uid === 'string' ? p.uid : undefined;
+  if (uid && isDatabaseKind(p.kind) && (job.type === 'create_database' || job.type === 'reset_database_password')) {
+    return `${DATABASE_NAMES[p.kind]} password for ${uid}: ${password}  (also in ${infoFilePath(uid, p.kind)})`;
+  }
+  return `initial password${uid ? ` for ${uid}` : ''}: ${password}  (to be changed at the first login)`;
 }
