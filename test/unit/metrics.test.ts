@@ -115,6 +115,28 @@ describe("the API's /metrics", () => {
     expect(refused.json().error.code).toBe('FORBIDDEN');
     expect(refused.body).not.toContain('ceod_');
   });
+  it("counts every job type the API accepts, main's newer ones included, by the route's job; a dry run, a conflict or a refusal is no job", async () => {
+    const config = exampleConfig();
+    const metrics = createPrometheusMetrics();
+    const ldap = fakeLdap([person('regular1'), person('ctdalek')], { ctdalek: ['syscom'] });
+    app = await buildApp({ config, store: new MemoryJobStore(), queue: new RecordingQueue(), events: noEvents, sessions: new MemorySessions(), ldap, log, metrics, authenticate: tokenIsUid(config.kerberos.realm) });
+    const as = (uid: string) => ({ authorization: negotiateAs(uid) });
+    const post = async (uid: string, url: string, payload?: object) => (await app.inject({ method: 'POST', url, headers: as(uid), ...(payload ? { payload } : {}) })).statusCode;
+    expect(await post('regular1', '/api/db/mysql/regular1')).toBe(202);
+    // A second job on regular1 while the first holds the lock: 409, not a job.
+    expect(await post('regular1', '/api/db/postgresql/regular1')).toBe(409);
+    expect(await post('ctdalek', '/api/db/postgresql/ctdalek/pwreset')).toBe(202);
+    expect(await post('ctdalek', '/api/members/renew', { uids: ['regular1'], terms: ['f2099'], dry_run: true })).toBe(200);
+    expect(await post('ctdalek', '/api/members/renew', { uids: ['regular1'], terms: ['f2099'] })).toBe(202);
+    expect(await post('regular1', '/api/db/mysql/ctdalek')).toBe(403);
+    const { body } = await metrics.scrape();
+    expect(body).toContain('ceod_jobs_submitted_total{job_type="create_database"} 1');
+    expect(body).toContain('ceod_jobs_submitted_total{job_type="reset_database_password"} 1');
+    expect(body).toContain('ceod_jobs_submitted_total{job_type="renew_members"} 1');
+    expect(body).toContain('ceod_auth_failures_total{reason="access_denied"} 1');
+    expect(body).toContain('route="/api/db/mysql/:uid",status="403"');
+    for (const uid of ['regular1', 'ctdalek']) expect(body).not.toContain(uid);
+  });
   it('an empty list: no route', async () => {
     app = await build([]);
     expect((await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode).toBe(404);
