@@ -823,7 +823,7 @@ async function scenarioBulk(ctx: Ctx, configFile: string): Promise<void> {
   };
 }
 
-// ---------------------------------------------------------------- scenario 8
+// ---------------------------------------------------------------- scenario 9
 
 /**
  * Member databases: DB_N members seeded straight into LDAP (with their
@@ -835,11 +835,12 @@ async function scenarioBulk(ctx: Ctx, configFile: string): Promise<void> {
  * DB_LAT creates one at a time: the latency of one, POST to completed.
  */
 async function scenarioDatabases(ctx: Ctx, redis: IORedis, configFile: string): Promise<void> {
-  say(`scenario 8: a MySQL + a PostgreSQL database for ${DB_N} members at concurrency 8, vs the same statements over one mysql2 / pg connection`);
+  say(`scenario 9: a MySQL + a PostgreSQL database for ${DB_N} members at concurrency 8, vs the same statements over one mysql2 / pg connection`);
   const config = loadConfig(configFile);
   const total = DB_N + DB_LAT;
-  const uids = Array.from({ length: total }, (_, i) => `${TAG}d${i}`);
-  const first = config.members.max_id - BULK_N - total - 10; // clear of scenario 1 (bottom) and scenario 6 (top)
+  // Not `${TAG}d…`: scenario 2's direct baseline names its users so.
+  const uids = Array.from({ length: total }, (_, i) => `${TAG}db${i}`);
+  const first = config.members.max_id - 2 * BULK_N - total - 10; // clear of scenario 1 (bottom) and scenario 6 (top)
   const ldap = createLdap(ldapOptions(config));
   try {
     await pool(total, 16, async (i) => {
@@ -872,7 +873,7 @@ async function scenarioDatabases(ctx: Ctx, redis: IORedis, configFile: string): 
   row('databases through ceod, c=8', `${round(rate, 1)} databases/s`, `${ok}/${runs.length} completed in ${round(secs, 1)} s; ratio ${round(rate / base.both.per_s)} of the native baseline`);
   row('  steps (p50 wait/work ms)', Object.entries(steps).map(([k, v]) => `${k} ${v.wait_p50}/${v.work_p50}`).join(', '), 'from the job records');
 
-  say(`scenario 8: ${DB_LAT} database creates one at a time, POST to the completed event`);
+  say(`scenario 9: ${DB_LAT} database creates one at a time, POST to the completed event`);
   const lat: Record<'mysql' | 'postgresql', number[]> = { mysql: [], postgresql: [] };
   for (let i = 0; i < DB_LAT; i++) {
     const kind = i % 2 === 0 ? 'mysql' : 'postgresql';
