@@ -31,6 +31,8 @@ const DEBIAN_PACKAGES = [
   // The stack's dev CA and localhost certificate.
   'openssl',
   'curl',
+  // The README's examples read JSON answers with it.
+  'jq',
   // Headless browser for the tests of pages (large: ~40 s to install).
   'chromium',
 ];
