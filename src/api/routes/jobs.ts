@@ -66,19 +66,23 @@ export const jobSummary = (r: JobRecord) => ({
 
 const errorInfo = z.object({ code: z.string(), message: z.string() });
 
+/** What a listing line and the job view both start with. */
+const jobHead = z.object({
+  id: z.string(),
+  type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
+  state: z.enum(STATES),
+  requester: z.string(),
+  created_at: z.string(),
+  finished_at: z.string().optional(),
+});
+
 /** `GET /api/jobs` (docs/api.md#list-jobs): `jobSummary`'s shape, a page of them. */
 const jobListSchema = component(
   'JobList',
   z.object({
     jobs: z
       .array(
-        z.object({
-          id: z.string(),
-          type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
-          state: z.enum(STATES),
-          requester: z.string(),
-          created_at: z.string(),
-          finished_at: z.string().optional(),
+        jobHead.extend({
           subject: z.string().meta({ description: 'what the job works on, in a few words: a uid, a group, `uid on list`, `N members`; empty when nothing names it' }),
         }),
       )
@@ -90,14 +94,8 @@ const jobListSchema = component(
 /** `GET /api/jobs/:id` (docs/api.md#job-status): `jobView`'s shape. */
 const jobSchema = component(
   'Job',
-  z.object({
-    id: z.string(),
-    type: z.string().meta({ description: 'the job type, e.g. create_member (docs/jobs.md)' }),
-    state: z.enum(STATES),
-    requester: z.string(),
-    created_at: z.string(),
+  jobHead.extend({
     started_at: z.string().optional(),
-    finished_at: z.string().optional(),
     payload: z.unknown().meta({ description: "the validated request (the job type's payload); forwarding addresses only for their member and syscom" }),
     steps: z.array(
       z.object({
